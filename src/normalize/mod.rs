@@ -1,0 +1,415 @@
+//! Input → model: every semantic check of a network configuration. All diagnostics are collected; the
+//! caller fails once if any of them is an error.
+
+mod v1;
+mod v2;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span};
+use crate::input;
+use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
+
+/// Normalizes a parsed network config. The model is returned even when errors were found, so that later
+/// stages are never reached with it only by the caller's choice.
+pub fn normalize(network: &input::Network, diags: &mut Diagnostics) -> Network {
+    let mut b = Builder { diags, pending: Vec::new(), global: Extras::default(), aliases: BTreeMap::new() };
+    match network {
+        input::Network::V1(c) => b.v1(c),
+        input::Network::V2(c) => b.v2(c),
+    }
+    b.finish()
+}
+
+/// A link with what its configuration says about host-wide settings, kept until links are in canonical order.
+struct Pending {
+    link: Link,
+    extras: Extras,
+}
+
+#[derive(Default)]
+struct Extras {
+    gateways: Vec<(Located<IpAddr>, Option<String>)>,
+    routes: Vec<Route>,
+    servers: Vec<Located<IpAddr>>,
+    search: Vec<Located<String>>,
+}
+
+struct Builder<'d> {
+    diags: &'d mut Diagnostics,
+    pending: Vec<Pending>,
+    /// Host-wide entries that belong to no link (v1 `nameserver` and `route` entries).
+    global: Extras,
+    /// Every id a reference may use (v2 ids, v1 ids and names) → the link's name.
+    aliases: BTreeMap<String, String>,
+}
+
+const NAME_HELP: &str = "interface names are used as ESXi port group names: printable characters, no control characters";
+
+impl Builder<'_> {
+    fn error(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.diags.push(Diagnostic::error(code, Some(span), message).with_help(help.to_string()));
+    }
+
+    fn warning(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.diags.push(Diagnostic::warning(code, Some(span), message).with_help(help.to_string()));
+    }
+
+    /// Registers a new link name; duplicates are errors.
+    fn check_name(&mut self, name: &Located<String>, ids: &[&Located<String>]) -> bool {
+        if name.value.is_empty() || name.value.chars().any(char::is_control) {
+            self.error(Code::Name, name.span, format!("interface name {:?} is not usable on ESXi", name.value), NAME_HELP);
+            return false;
+        }
+        let mut ok = true;
+        for id in std::iter::once(name).chain(ids.iter().copied()) {
+            if let Some(existing) = self.aliases.get(&id.value) {
+                if existing != &name.value || std::ptr::eq(id, name) {
+                    let first = self.pending.iter().find(|p| &p.link.name.value == existing).map(|p| p.link.name.span);
+                    let help = match first {
+                        Some(s) => format!("`{}` is first defined at line {}", id.value, s.line),
+                        None => "every interface needs its own id and name".to_string(),
+                    };
+                    self.error(Code::DuplicateId, id.span, format!("duplicate interface id `{}`", id.value), &help);
+                    ok = false;
+                    continue;
+                }
+            }
+            self.aliases.insert(id.value.clone(), name.value.clone());
+        }
+        ok
+    }
+
+    fn mac(&mut self, raw: &Located<String>) -> Option<Located<Mac>> {
+        match Mac::parse(raw.value.trim()) {
+            Some(m) => Some(Located::new(m, raw.span)),
+            None => {
+                self.error(
+                    Code::Mac,
+                    raw.span,
+                    format!("`{}` is not a MAC address", raw.value),
+                    "write six hexadecimal octets separated by colons, e.g. 52:54:00:12:34:56 (quote it in YAML)",
+                );
+                None
+            }
+        }
+    }
+
+    fn mtu(&mut self, raw: &Located<i128>) -> Option<Located<u32>> {
+        let v = raw.value;
+        if v > 9000 {
+            self.warning(
+                Code::Mtu,
+                raw.span,
+                format!("MTU {v} is above ESXi's maximum; 9000 is used"),
+                "ESXi vSwitches and VMkernel NICs support MTUs from 1280 to 9000",
+            );
+            return Some(Located::new(9000, raw.span));
+        }
+        if v < 1280 {
+            self.error(
+                Code::Mtu,
+                raw.span,
+                format!("MTU {v} is below ESXi's minimum of 1280"),
+                "ESXi vSwitches and VMkernel NICs support MTUs from 1280 to 9000",
+            );
+            return None;
+        }
+        u32::try_from(v).ok().map(|m| Located::new(m, raw.span))
+    }
+
+    fn vlan_id(&mut self, raw: &Located<i128>) -> Option<Located<u16>> {
+        match u16::try_from(raw.value) {
+            Ok(id @ 1..=4094) => Some(Located::new(id, raw.span)),
+            _ => {
+                self.error(
+                    Code::VlanId,
+                    raw.span,
+                    format!("VLAN id {} is out of range", raw.value),
+                    "a VLAN port group takes an id from 1 to 4094 (0 is untagged, 4095 is the guest-tagging trunk)",
+                );
+                None
+            }
+        }
+    }
+
+    fn ip(&mut self, raw: &Located<String>, what: &str) -> Option<Located<IpAddr>> {
+        match raw.value.trim().parse::<IpAddr>() {
+            Ok(ip) => Some(Located::new(ip, raw.span)),
+            Err(_) => {
+                self.error(
+                    Code::Address,
+                    raw.span,
+                    format!("{what} `{}` is not an IP address", raw.value),
+                    "write an IPv4 (10.0.0.1) or IPv6 (2001:db8::1) address",
+                );
+                None
+            }
+        }
+    }
+
+    /// Parses `addr/prefix`, or `addr` with a separate netmask, into an address of the link.
+    fn address(&mut self, raw: &Located<String>, netmask: Option<&Located<String>>, link: &mut Link) {
+        let text = raw.value.trim();
+        let combined;
+        let text = match (text.contains('/'), netmask) {
+            (false, Some(mask)) => match mask.value.trim().parse::<std::net::Ipv4Addr>() {
+                Ok(m) if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 => {
+                    combined = format!("{text}/{}", u32::from(m).leading_ones());
+                    combined.as_str()
+                }
+                _ => {
+                    let prefix = mask.value.trim().trim_start_matches('/');
+                    combined = format!("{text}/{prefix}");
+                    if prefix.parse::<u8>().is_err() {
+                        self.error(Code::Address, mask.span, format!("netmask `{}` is not valid", mask.value), "write a dotted netmask such as 255.255.255.0, or put the prefix length on the address");
+                        return;
+                    }
+                    combined.as_str()
+                }
+            },
+            _ => text,
+        };
+        if !text.contains('/') {
+            self.error(
+                Code::Address,
+                raw.span,
+                format!("address `{}` has no prefix length", raw.value),
+                "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
+            );
+            return;
+        }
+        match IpNet::parse(text) {
+            Ok(IpNet::V4(n)) => {
+                if n.prefix == 0 || n.addr.is_unspecified() || n.addr.is_multicast() || n.addr.is_broadcast() {
+                    self.error(Code::Address, raw.span, format!("`{}` cannot be an interface address", raw.value), "give the host's own unicast address and its prefix length");
+                } else {
+                    link.ipv4.push(Located::new(n, raw.span));
+                }
+            }
+            Ok(IpNet::V6(n)) => {
+                if n.prefix == 0 || n.addr.is_unspecified() || n.addr.is_multicast() {
+                    self.error(Code::Address, raw.span, format!("`{}` cannot be an interface address", raw.value), "give the host's own unicast address and its prefix length");
+                } else {
+                    link.ipv6.push(Located::new(n, raw.span));
+                }
+            }
+            Err(why) => self.error(Code::Address, raw.span, format!("invalid address `{}`: {why}", raw.value), "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64"),
+        }
+    }
+
+    /// A route; a default destination makes it a gateway instead.
+    fn route(
+        &mut self,
+        to: Option<&Located<String>>,
+        netmask: Option<&Located<String>>,
+        via: Option<&Located<String>>,
+        metric: Option<&Located<i128>>,
+        span: Span,
+        link: Option<&str>,
+        extras: &mut Extras,
+    ) {
+        let (Some(to), Some(via)) = (to, via) else {
+            self.error(Code::Route, span, "a route needs a destination and a gateway".to_string(), "write `destination:` (v1) or `to:` (v2) and `gateway:` (v1) or `via:` (v2)");
+            return;
+        };
+        let Some(via) = self.ip(via, "gateway") else { return };
+        let text = to.value.trim();
+        let parsed = if text == "default" {
+            Ok(if via.value.is_ipv4() { IpNet::parse("0.0.0.0/0") } else { IpNet::parse("::/0") }.unwrap_or(IpNet::V4(crate::model::Ipv4Net { addr: std::net::Ipv4Addr::UNSPECIFIED, prefix: 0 })))
+        } else if let (false, Some(mask)) = (text.contains('/'), netmask) {
+            match mask.value.trim().parse::<std::net::Ipv4Addr>() {
+                Ok(m) => IpNet::parse(&format!("{text}/{}", u32::from(m).leading_ones())),
+                Err(_) => Err(format!("netmask `{}` is not valid", mask.value)),
+            }
+        } else {
+            IpNet::parse(text)
+        };
+        let net = match parsed {
+            Ok(n) => n,
+            Err(why) => {
+                self.error(Code::Route, to.span, format!("invalid route destination `{}`: {why}", to.value), "write a network with its prefix length, e.g. 10.60.0.0/16, or `default`");
+                return;
+            }
+        };
+        if net.is_ipv4() != via.value.is_ipv4() {
+            self.error(Code::Route, via.span, format!("route to `{}` has a gateway of the other address family", to.value), "an IPv4 route needs an IPv4 gateway and an IPv6 route an IPv6 gateway");
+            return;
+        }
+        if net.is_default() {
+            extras.gateways.push((via, link.map(str::to_string)));
+            return;
+        }
+        let metric = metric.and_then(|m| u32::try_from(m.value).ok().map(|v| Located::new(v, m.span)));
+        extras.routes.push(Route { to: Located::new(net, to.span), via, metric });
+    }
+
+    fn dns(&mut self, servers: &[Located<String>], search: &[Located<String>], extras: &mut Extras) {
+        for s in servers {
+            if let Some(ip) = self.ip(s, "DNS server") {
+                extras.servers.push(ip);
+            }
+        }
+        extras.search.extend(search.iter().cloned());
+    }
+
+    /// Resolves a reference to another link through the ids and names registered so far.
+    fn resolve(&self, reference: &Located<String>) -> Option<String> {
+        self.aliases.get(&reference.value).cloned()
+    }
+
+    fn finish(mut self) -> Network {
+        let mut pending = std::mem::take(&mut self.pending);
+        for p in &mut pending {
+            match &mut p.link.kind {
+                LinkKind::Bond(b) => {
+                    b.members = b.members.iter().map(|m| canonical(&self.aliases, m)).collect();
+                    b.primary = b.primary.as_ref().map(|m| canonical(&self.aliases, m));
+                }
+                LinkKind::Bridge(b) => b.members = b.members.iter().map(|m| canonical(&self.aliases, m)).collect(),
+                LinkKind::Vlan(v) => v.parent = canonical(&self.aliases, &v.parent),
+                LinkKind::Physical => {}
+            }
+        }
+        self.check_references(&pending);
+        pending.sort_by(|a, b| (a.link.kind.rank(), &a.link.name.value).cmp(&(b.link.kind.rank(), &b.link.name.value)));
+        let mut net = Network::default();
+        let mut all = Extras::default();
+        for p in pending {
+            net.links.push(p.link);
+            all.gateways.extend(p.extras.gateways);
+            all.routes.extend(p.extras.routes);
+            all.servers.extend(p.extras.servers);
+            all.search.extend(p.extras.search);
+        }
+        let global = std::mem::take(&mut self.global);
+        all.gateways.extend(global.gateways);
+        all.routes.extend(global.routes);
+        all.servers.extend(global.servers);
+        all.search.extend(global.search);
+
+        for (via, link) in all.gateways {
+            let slot = if via.value.is_ipv4() { &mut net.gateway4 } else { &mut net.gateway6 };
+            match slot {
+                None => *slot = Some(Gateway { via, link }),
+                Some(first) if first.via.value == via.value => {}
+                Some(first) => {
+                    let (family, line) = (if via.value.is_ipv4() { "IPv4" } else { "IPv6" }, first.via.span.line);
+                    self.warning(
+                        Code::Gateway,
+                        via.span,
+                        format!("second {family} default gateway {} is ignored", via.value),
+                        &format!("ESXi keeps one default route per address family; the gateway at line {line} is used"),
+                    );
+                }
+            }
+        }
+        for r in all.routes {
+            if !net.routes.iter().any(|x| x.to == r.to && x.via == r.via) {
+                net.routes.push(r);
+            }
+        }
+        let mut dns = Dns::default();
+        for s in all.servers {
+            if !dns.servers.contains(&s.value) {
+                dns.servers.push(s.value);
+            }
+        }
+        for s in all.search {
+            let domain = s.value.trim().trim_end_matches('.').to_string();
+            if !domain.is_empty() && !dns.search.contains(&domain) {
+                dns.search.push(domain);
+            }
+        }
+        net.dns = dns;
+        if !net.links.iter().any(Link::is_addressed) && !self.diags.has_errors() {
+            let span = net.links.first().map(|l| l.name.span).unwrap_or_default();
+            self.error(
+                Code::Unreachable,
+                span,
+                "no interface has an address: the host would be unreachable after deployment".to_string(),
+                "give at least one interface a static address or DHCP (MAAS: link a subnet in Auto, Static or DHCP mode)",
+            );
+        }
+        net
+    }
+
+    /// Checks every reference between links: members and parents exist, have the right kind, and are shared by no two links.
+    fn check_references(&mut self, pending: &[Pending]) {
+        let kind_of = |name: &str| pending.iter().find(|p| p.link.name.value == name).map(|p| &p.link);
+        let mut owner: BTreeMap<String, String> = BTreeMap::new();
+        for p in pending {
+            let link = &p.link;
+            let (members, what): (&[Located<String>], &str) = match &link.kind {
+                LinkKind::Bond(b) => (&b.members, "bond"),
+                LinkKind::Bridge(b) => (&b.members, "bridge"),
+                LinkKind::Vlan(v) => {
+                    match self.resolve(&v.parent).and_then(|n| kind_of(&n)) {
+                        None => self.error(Code::UnknownReference, v.parent.span, format!("VLAN `{}` refers to unknown interface `{}`", link.name.value, v.parent.value), "the parent (`vlan_link` in v1, `link` in v2) must name an interface defined in this config"),
+                        Some(parent) if matches!(parent.kind, LinkKind::Vlan(_)) => self.error(Code::InvalidReference, v.parent.span, format!("VLAN `{}` sits on VLAN `{}`", link.name.value, parent.name.value), "on ESXi a VLAN is a port group on a vSwitch: its parent must be a physical interface, a bond or a bridge"),
+                        Some(_) => {}
+                    }
+                    continue;
+                }
+                LinkKind::Physical => continue,
+            };
+            if members.is_empty() {
+                self.error(Code::MissingKey, link.name.span, format!("{what} `{}` has no member interfaces", link.name.value), "list its members under `bond_interfaces`/`bridge_interfaces` (v1) or `interfaces` (v2)");
+            }
+            for m in members {
+                let Some(member) = self.resolve(m).and_then(|n| kind_of(&n)) else {
+                    self.error(Code::UnknownReference, m.span, format!("{what} `{}` refers to unknown interface `{}`", link.name.value, m.value), "members must be interfaces defined in this config");
+                    continue;
+                };
+                let allowed = match (&link.kind, &member.kind) {
+                    (_, LinkKind::Physical) => true,
+                    (LinkKind::Bridge(_), LinkKind::Bond(_)) => true,
+                    _ => false,
+                };
+                if !allowed {
+                    let help = if what == "bond" { "bond members must be physical interfaces" } else { "bridge members must be physical interfaces or bonds: a vSwitch's uplinks are physical NICs" };
+                    self.error(Code::InvalidReference, m.span, format!("{what} `{}` cannot contain `{}`", link.name.value, member.name.value), help);
+                    continue;
+                }
+                if let Some(previous) = owner.get(&member.name.value) {
+                    self.error(Code::SharedMember, m.span, format!("`{}` is already a member of `{previous}`", member.name.value), "an interface can be a member of one bond or bridge only: a NIC is the uplink of one vSwitch");
+                    continue;
+                }
+                owner.insert(member.name.value.clone(), link.name.value.clone());
+                if member.is_addressed() {
+                    self.error(Code::InvalidReference, m.span, format!("`{}` is a member of `{}` but has addresses of its own", member.name.value, link.name.value), "put the addresses on the bond or bridge; members take `type: manual` (v1) or no addresses (v2)");
+                }
+            }
+            if let LinkKind::Bond(b) = &link.kind {
+                if let Some(primary) = &b.primary {
+                    let resolved = self.resolve(primary);
+                    let is_member = b.members.iter().any(|m| self.resolve(m).is_some() && self.resolve(m) == resolved);
+                    if !is_member {
+                        self.error(Code::UnknownReference, primary.span, format!("bond primary `{}` is not a member of `{}`", primary.value, link.name.value), "the primary must be one of the bond's interfaces");
+                    }
+                }
+            }
+        }
+        // A VLAN's parent cannot be a bond or bridge member.
+        for p in pending {
+            if let LinkKind::Vlan(v) = &p.link.kind {
+                if let Some(parent) = self.resolve(&v.parent) {
+                    if let Some(o) = owner.get(&parent) {
+                        self.error(Code::InvalidReference, v.parent.span, format!("VLAN `{}` sits on `{parent}`, which is a member of `{o}`", p.link.name.value), "put the VLAN on the bond or bridge instead");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A new link of the given kind with nothing configured yet.
+fn blank(name: Located<String>, kind: LinkKind) -> Link {
+    Link { name, kind, mac: None, mtu: None, ipv4: Vec::new(), ipv6: Vec::new(), dhcp4: false, dhcp6: false, accept_ra: false }
+}
+
+/// Looks up a name given in the config for a link that references another (resolving ids to names).
+fn canonical(aliases: &BTreeMap<String, String>, r: &Located<String>) -> Located<String> {
+    Located::new(aliases.get(&r.value).cloned().unwrap_or_else(|| r.value.clone()), r.span)
+}

@@ -1,0 +1,95 @@
+//! netplan v2 → model.
+
+use super::{Builder, Extras, Pending, blank};
+use crate::diag::{Code, Located};
+use crate::input::v2::{Config, Link as RawLink};
+use crate::model::{Bond, BondMode, Bridge, LinkKind, Vlan};
+
+impl Builder<'_> {
+    pub(super) fn v2(&mut self, config: &Config) {
+        for raw in &config.ethernets {
+            // The interface is called by its `set-name`; references use the id.
+            let name = raw.set_name.clone().unwrap_or_else(|| raw.id.clone());
+            self.v2_link(raw, name, LinkKind::Physical);
+        }
+        for raw in &config.bonds {
+            let p = &raw.parameters;
+            let mode = match &p.mode {
+                None => Located::new(BondMode::BalanceRr, raw.id.span),
+                Some(m) => match BondMode::parse(&m.value) {
+                    Some(mode) => Located::new(mode, m.span),
+                    None => {
+                        self.bad_mode(m);
+                        continue;
+                    }
+                },
+            };
+            let bond = Bond {
+                members: raw.interfaces.clone(),
+                mode,
+                primary: p.primary.clone(),
+                hash_policy: p.transmit_hash_policy.clone(),
+                lacp_rate: p.lacp_rate.clone(),
+            };
+            self.v2_link(raw, raw.id.clone(), LinkKind::Bond(bond));
+        }
+        for raw in &config.bridges {
+            let p = &raw.parameters;
+            let mut ignored = Vec::new();
+            if let Some(stp) = &p.stp {
+                ignored.push(Located::new("stp".to_string(), stp.span));
+            }
+            if let Some(fd) = &p.forward_delay {
+                ignored.push(Located::new("forward-delay".to_string(), fd.span));
+            }
+            ignored.extend(p.ignored.iter().cloned());
+            self.v2_link(raw, raw.id.clone(), LinkKind::Bridge(Bridge { members: raw.interfaces.clone(), ignored_params: ignored }));
+        }
+        for raw in &config.vlans {
+            let Some(parent) = raw.link.clone() else {
+                self.error(Code::MissingKey, raw.span, format!("VLAN `{}` has no `link`", raw.id.value), "name the parent interface in `link`");
+                continue;
+            };
+            let Some(id) = &raw.vlan_id else {
+                self.error(Code::MissingKey, raw.span, format!("VLAN `{}` has no `id`", raw.id.value), "give the VLAN id (1-4094) in `id`");
+                continue;
+            };
+            let Some(id) = self.vlan_id(id) else { continue };
+            self.v2_link(raw, raw.id.clone(), LinkKind::Vlan(Vlan { parent, id }));
+        }
+    }
+
+    fn v2_link(&mut self, raw: &RawLink, name: Located<String>, kind: LinkKind) {
+        let ids: Vec<&Located<String>> = std::iter::once(&raw.id).filter(|id| id.value != name.value).collect();
+        if !self.check_name(&name, &ids) {
+            return;
+        }
+        let mut link = blank(name, kind);
+        link.mac = raw.match_mac.as_ref().or(raw.macaddress.as_ref()).and_then(|m| self.mac(m));
+        link.mtu = raw.mtu.as_ref().and_then(|m| self.mtu(m));
+        link.dhcp4 = raw.dhcp4.as_ref().is_some_and(|b| b.value);
+        link.dhcp6 = raw.dhcp6.as_ref().is_some_and(|b| b.value);
+        link.accept_ra = raw.accept_ra.as_ref().is_some_and(|b| b.value);
+        for a in &raw.addresses {
+            self.address(a, None, &mut link);
+        }
+        let mut extras = Extras::default();
+        let link_name = link.name.value.clone();
+        for (gw, family) in [(&raw.gateway4, true), (&raw.gateway6, false)] {
+            let Some(gw) = gw else { continue };
+            if let Some(via) = self.ip(gw, "gateway") {
+                if via.value.is_ipv4() == family {
+                    extras.gateways.push((via, Some(link_name.clone())));
+                } else {
+                    let key = if family { "gateway4" } else { "gateway6" };
+                    self.error(Code::Gateway, gw.span, format!("`{key}` {} is of the wrong address family", gw.value), "gateway4 takes an IPv4 address, gateway6 an IPv6 address");
+                }
+            }
+        }
+        for r in &raw.routes {
+            self.route(r.to.as_ref(), None, r.via.as_ref(), r.metric.as_ref(), r.span, Some(&link_name), &mut extras);
+        }
+        self.dns(&raw.nameservers, &raw.search, &mut extras);
+        self.pending.push(Pending { link, extras });
+    }
+}
