@@ -58,11 +58,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, span: Option<Span>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 
     pub fn warning(code: Code, span: Option<Span>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, code, message: message.into(), span, help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -111,7 +123,9 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
         Severity::Warning => "warning",
     };
     let _ = writeln!(out, "{level}: {}", d.message);
-    let line_text = d.span.and_then(|s| source.lines().nth(s.line.checked_sub(1)? as usize));
+    let line_text = d
+        .span
+        .and_then(|s| source.lines().nth(s.line.checked_sub(1)? as usize));
     match (d.span, line_text) {
         (Some(span), Some(text)) => {
             let number = span.line.to_string();
@@ -159,7 +173,10 @@ impl<T> Located<T> {
     }
 
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Located<U> {
-        Located { value: f(self.value), span: self.span }
+        Located {
+            value: f(self.value),
+            span: self.span,
+        }
     }
 }
 

@@ -37,7 +37,10 @@ pub fn check(source: &str, options: &Options) -> Outcome {
         diags.make_strict();
     }
     let plan = if diags.has_errors() { None } else { plan };
-    Outcome { plan, diagnostics: diags }
+    Outcome {
+        plan,
+        diagnostics: diags,
+    }
 }
 
 fn run(source: &str, options: &Options, diags: &mut Diagnostics) -> Option<plan::Plan> {
@@ -59,7 +62,11 @@ pub fn model(source: &str) -> Result<model::Network, Diagnostics> {
     match raw {
         Some(raw) if !diags.has_errors() => {
             let m = normalize::normalize(&raw, &mut diags);
-            if diags.has_errors() { Err(diags) } else { Ok(m) }
+            if diags.has_errors() {
+                Err(diags)
+            } else {
+                Ok(m)
+            }
         }
         _ => Err(diags),
     }

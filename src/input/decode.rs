@@ -17,7 +17,10 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key)).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key))
+            .map(|(_, v)| v)
     }
 
     /// The first of several spellings of one key (`bond-mode`, `bond_mode`).
@@ -38,7 +41,11 @@ impl<'n> Fields<'n> {
 }
 
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl Decoder<'_> {
@@ -47,7 +54,10 @@ impl Decoder<'_> {
             Diagnostic::error(
                 Code::Type,
                 Some(node.span),
-                format!("`{path}` must be {expected}, found {}", node.kind.describe()),
+                format!(
+                    "`{path}` must be {expected}, found {}",
+                    node.kind.describe()
+                ),
             )
             .with_help(format!("write `{}` as {expected}", last_segment(path))),
         );
@@ -62,10 +72,18 @@ impl Decoder<'_> {
                 other => format!("<{}>", other.describe()),
             };
             if !known.contains(&name.as_str()) {
-                let where_ = if path.is_empty() { "at the top level".to_string() } else { format!("in `{path}`") };
+                let where_ = if path.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in `{path}`")
+                };
                 self.diags.push(
-                    Diagnostic::warning(Code::UnknownKey, Some(key.span), format!("unknown key `{name}` {where_} is ignored"))
-                        .with_help(format!("known keys here: {}", known.join(", "))),
+                    Diagnostic::warning(
+                        Code::UnknownKey,
+                        Some(key.span),
+                        format!("unknown key `{name}` {where_} is ignored"),
+                    )
+                    .with_help(format!("known keys here: {}", known.join(", "))),
                 );
             }
         }
@@ -78,11 +96,19 @@ impl Decoder<'_> {
             self.type_error(node, path, "a mapping");
             return None;
         };
-        Some(Fields { entries, span: node.span, path: path.to_string() })
+        Some(Fields {
+            entries,
+            span: node.span,
+            path: path.to_string(),
+        })
     }
 
     /// Opens a mapping whose keys are names chosen by the user (netplan `ethernets:`).
-    pub fn named_map<'n>(&mut self, node: &'n Node, path: &str) -> Vec<(Located<String>, &'n Node)> {
+    pub fn named_map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+    ) -> Vec<(Located<String>, &'n Node)> {
         match &node.kind {
             Kind::Null => Vec::new(),
             Kind::Map(entries) => entries
@@ -136,7 +162,9 @@ impl Decoder<'_> {
     pub fn int(&mut self, node: &Node, path: &str) -> Option<Located<i128>> {
         match &node.kind {
             Kind::Int(i) => Some(Located::new(*i, node.span)),
-            Kind::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() < 30 => {
+            Kind::Str(s)
+                if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() < 30 =>
+            {
                 s.parse().ok().map(|i| Located::new(i, node.span))
             }
             _ => {
@@ -167,8 +195,12 @@ impl Decoder<'_> {
 
     pub fn missing(&mut self, fields: &Fields<'_>, key: &str, help: &str) {
         self.diags.push(
-            Diagnostic::error(Code::MissingKey, Some(fields.span), format!("`{}` needs a `{key}` key", fields.path))
-                .with_help(help.to_string()),
+            Diagnostic::error(
+                Code::MissingKey,
+                Some(fields.span),
+                format!("`{}` needs a `{key}` key", fields.path),
+            )
+            .with_help(help.to_string()),
         );
     }
 }

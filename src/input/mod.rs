@@ -42,7 +42,11 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
     };
     let section_fields = de.open_map(section, path)?;
     let Some(version) = section_fields.get("version") else {
-        de.missing(&section_fields, "version", "`version: 1` (curtin) or `version: 2` (netplan)");
+        de.missing(
+            &section_fields,
+            "version",
+            "`version: 1` (curtin) or `version: 2` (netplan)",
+        );
         return None;
     };
     match &version.kind {
@@ -57,8 +61,12 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
                 k => k.describe().to_string(),
             };
             de.diags.push(
-                Diagnostic::error(Code::Version, Some(version.span), format!("unsupported network config version {shown}"))
-                    .with_help("supported: version 1 (curtin network config) and version 2 (netplan)"),
+                Diagnostic::error(
+                    Code::Version,
+                    Some(version.span),
+                    format!("unsupported network config version {shown}"),
+                )
+                .with_help("supported: version 1 (curtin network config) and version 2 (netplan)"),
             );
             None
         }

@@ -71,22 +71,81 @@ pub struct Route {
 }
 
 const ENTRY_KEYS: &[&str] = &[
-    "type", "id", "name", "mac_address", "mtu", "subnets", "bond_interfaces", "bridge_interfaces", "params",
-    "vlan_link", "vlan_id", "accept-ra", "accept_ra", "address", "search", "interface", "destination", "network",
-    "netmask", "gateway", "metric", "wakeonlan", "optional",
+    "type",
+    "id",
+    "name",
+    "mac_address",
+    "mtu",
+    "subnets",
+    "bond_interfaces",
+    "bridge_interfaces",
+    "params",
+    "vlan_link",
+    "vlan_id",
+    "accept-ra",
+    "accept_ra",
+    "address",
+    "search",
+    "interface",
+    "destination",
+    "network",
+    "netmask",
+    "gateway",
+    "metric",
+    "wakeonlan",
+    "optional",
 ];
 const SUBNET_KEYS: &[&str] = &[
-    "type", "address", "netmask", "gateway", "dns_nameservers", "dns_search", "routes", "control", "metric", "mtu",
+    "type",
+    "address",
+    "netmask",
+    "gateway",
+    "dns_nameservers",
+    "dns_search",
+    "routes",
+    "control",
+    "metric",
+    "mtu",
 ];
 const ROUTE_KEYS: &[&str] = &["destination", "network", "netmask", "gateway", "metric"];
 const PARAM_KEYS_IGNORED: &[&str] = &[
-    "miimon", "downdelay", "updelay", "num-grat-arp", "num_grat_arp", "num-unsol-na", "num_unsol_na", "ad-select",
-    "ad_select", "arp-interval", "arp_interval", "arp-ip-target", "arp_ip_target", "fail-over-mac", "fail_over_mac",
-    "all-slaves-active", "all_slaves_active", "min-links", "min_links", "primary-reselect", "primary_reselect",
-    "use-carrier", "use_carrier", "arp-validate", "arp_validate",
+    "miimon",
+    "downdelay",
+    "updelay",
+    "num-grat-arp",
+    "num_grat_arp",
+    "num-unsol-na",
+    "num_unsol_na",
+    "ad-select",
+    "ad_select",
+    "arp-interval",
+    "arp_interval",
+    "arp-ip-target",
+    "arp_ip_target",
+    "fail-over-mac",
+    "fail_over_mac",
+    "all-slaves-active",
+    "all_slaves_active",
+    "min-links",
+    "min_links",
+    "primary-reselect",
+    "primary_reselect",
+    "use-carrier",
+    "use_carrier",
+    "arp-validate",
+    "arp_validate",
 ];
 const BRIDGE_PARAMS_IGNORED: &[&str] = &[
-    "ageing", "bridgeprio", "gcint", "hello", "hw", "maxage", "maxwait", "pathcost", "portprio", "waitport",
+    "ageing",
+    "bridgeprio",
+    "gcint",
+    "hello",
+    "hw",
+    "maxage",
+    "maxwait",
+    "pathcost",
+    "portprio",
+    "waitport",
 ];
 
 impl Decoder<'_> {
@@ -96,7 +155,11 @@ impl Decoder<'_> {
             return Config { entries };
         };
         let Some(config) = fields.get("config") else {
-            self.missing(&fields, "config", "version 1 lists interfaces, routes and nameservers under `config:`");
+            self.missing(
+                &fields,
+                "config",
+                "version 1 lists interfaces, routes and nameservers under `config:`",
+            );
             return Config { entries };
         };
         let config_path = fields.child("config");
@@ -110,11 +173,17 @@ impl Decoder<'_> {
 
     fn v1_entry(&mut self, node: &Node, path: &str) -> Option<Entry> {
         let f = self.map(node, path, ENTRY_KEYS)?;
-        let mut e = Entry { span: node.span, path: path.to_string(), ..Entry::default() };
+        let mut e = Entry {
+            span: node.span,
+            path: path.to_string(),
+            ..Entry::default()
+        };
         e.kind = f.get("type").and_then(|n| self.string(n, &f.child("type")));
         e.id = f.get("id").and_then(|n| self.string(n, &f.child("id")));
         e.name = f.get("name").and_then(|n| self.string(n, &f.child("name")));
-        e.mac_address = f.get("mac_address").and_then(|n| self.string(n, &f.child("mac_address")));
+        e.mac_address = f
+            .get("mac_address")
+            .and_then(|n| self.string(n, &f.child("mac_address")));
         e.mtu = f.get("mtu").and_then(|n| self.int(n, &f.child("mtu")));
         if let Some(n) = f.get("subnets") {
             let p = f.child("subnets");
@@ -124,17 +193,34 @@ impl Decoder<'_> {
                 }
             }
         }
-        e.bond_interfaces = f.get("bond_interfaces").map(|n| self.strings(n, &f.child("bond_interfaces"))).unwrap_or_default();
-        e.bridge_interfaces =
-            f.get("bridge_interfaces").map(|n| self.strings(n, &f.child("bridge_interfaces"))).unwrap_or_default();
+        e.bond_interfaces = f
+            .get("bond_interfaces")
+            .map(|n| self.strings(n, &f.child("bond_interfaces")))
+            .unwrap_or_default();
+        e.bridge_interfaces = f
+            .get("bridge_interfaces")
+            .map(|n| self.strings(n, &f.child("bridge_interfaces")))
+            .unwrap_or_default();
         if let Some(n) = f.get("params") {
             e.params = self.v1_params(n, &f.child("params"));
         }
-        e.vlan_link = f.get("vlan_link").and_then(|n| self.string(n, &f.child("vlan_link")));
-        e.vlan_id = f.get("vlan_id").and_then(|n| self.int(n, &f.child("vlan_id")));
-        e.accept_ra = f.get_any(&["accept-ra", "accept_ra"]).and_then(|(k, n)| self.boolean(n, &f.child(k)));
-        e.address = f.get("address").map(|n| self.strings(n, &f.child("address"))).unwrap_or_default();
-        e.search = f.get("search").map(|n| self.strings(n, &f.child("search"))).unwrap_or_default();
+        e.vlan_link = f
+            .get("vlan_link")
+            .and_then(|n| self.string(n, &f.child("vlan_link")));
+        e.vlan_id = f
+            .get("vlan_id")
+            .and_then(|n| self.int(n, &f.child("vlan_id")));
+        e.accept_ra = f
+            .get_any(&["accept-ra", "accept_ra"])
+            .and_then(|(k, n)| self.boolean(n, &f.child(k)));
+        e.address = f
+            .get("address")
+            .map(|n| self.strings(n, &f.child("address")))
+            .unwrap_or_default();
+        e.search = f
+            .get("search")
+            .map(|n| self.strings(n, &f.child("search")))
+            .unwrap_or_default();
         if e.kind.as_ref().is_some_and(|k| k.value == "route") {
             e.route = Some(self.v1_route_fields(&f, node.span));
         }
@@ -143,13 +229,29 @@ impl Decoder<'_> {
 
     fn v1_subnet(&mut self, node: &Node, path: &str) -> Option<Subnet> {
         let f = self.map(node, path, SUBNET_KEYS)?;
-        let mut s = Subnet { span: node.span, path: path.to_string(), ..Subnet::default() };
+        let mut s = Subnet {
+            span: node.span,
+            path: path.to_string(),
+            ..Subnet::default()
+        };
         s.kind = f.get("type").and_then(|n| self.string(n, &f.child("type")));
-        s.address = f.get("address").and_then(|n| self.string(n, &f.child("address")));
-        s.netmask = f.get("netmask").and_then(|n| self.string(n, &f.child("netmask")));
-        s.gateway = f.get("gateway").and_then(|n| self.string(n, &f.child("gateway")));
-        s.dns_nameservers = f.get("dns_nameservers").map(|n| self.strings(n, &f.child("dns_nameservers"))).unwrap_or_default();
-        s.dns_search = f.get("dns_search").map(|n| self.strings(n, &f.child("dns_search"))).unwrap_or_default();
+        s.address = f
+            .get("address")
+            .and_then(|n| self.string(n, &f.child("address")));
+        s.netmask = f
+            .get("netmask")
+            .and_then(|n| self.string(n, &f.child("netmask")));
+        s.gateway = f
+            .get("gateway")
+            .and_then(|n| self.string(n, &f.child("gateway")));
+        s.dns_nameservers = f
+            .get("dns_nameservers")
+            .map(|n| self.strings(n, &f.child("dns_nameservers")))
+            .unwrap_or_default();
+        s.dns_search = f
+            .get("dns_search")
+            .map(|n| self.strings(n, &f.child("dns_search")))
+            .unwrap_or_default();
         if let Some(n) = f.get("routes") {
             let p = f.child("routes");
             for (i, r) in self.list(n, &p).iter().enumerate() {
@@ -166,10 +268,18 @@ impl Decoder<'_> {
         Route {
             span,
             path: f.path.clone(),
-            destination: f.get_any(&["destination", "network"]).and_then(|(k, n)| self.string(n, &f.child(k))),
-            netmask: f.get("netmask").and_then(|n| self.string(n, &f.child("netmask"))),
-            gateway: f.get("gateway").and_then(|n| self.string(n, &f.child("gateway"))),
-            metric: f.get("metric").and_then(|n| self.int(n, &f.child("metric"))),
+            destination: f
+                .get_any(&["destination", "network"])
+                .and_then(|(k, n)| self.string(n, &f.child(k))),
+            netmask: f
+                .get("netmask")
+                .and_then(|n| self.string(n, &f.child("netmask"))),
+            gateway: f
+                .get("gateway")
+                .and_then(|n| self.string(n, &f.child("gateway"))),
+            metric: f
+                .get("metric")
+                .and_then(|n| self.int(n, &f.child("metric"))),
         }
     }
 
@@ -180,7 +290,9 @@ impl Decoder<'_> {
             return p;
         };
         for (key, value) in f {
-            let Some(k) = self.string(key, path) else { continue };
+            let Some(k) = self.string(key, path) else {
+                continue;
+            };
             let normalized = k.value.replace('_', "-");
             let kp = join(path, &k.value);
             match normalized.as_str() {
@@ -191,8 +303,12 @@ impl Decoder<'_> {
                 "bridge-stp" => p.bridge_stp = self.boolean(value, &kp),
                 "bridge-fd" => p.bridge_fd = self.int(value, &kp),
                 other => {
-                    let known_bond = other.strip_prefix("bond-").is_some_and(|b| PARAM_KEYS_IGNORED.contains(&b));
-                    let known_bridge = other.strip_prefix("bridge-").is_some_and(|b| BRIDGE_PARAMS_IGNORED.contains(&b));
+                    let known_bond = other
+                        .strip_prefix("bond-")
+                        .is_some_and(|b| PARAM_KEYS_IGNORED.contains(&b));
+                    let known_bridge = other
+                        .strip_prefix("bridge-")
+                        .is_some_and(|b| BRIDGE_PARAMS_IGNORED.contains(&b));
                     if known_bond || known_bridge {
                         p.ignored.push(k);
                     } else {

@@ -55,8 +55,10 @@ pub(crate) fn parse(source: &str) -> Result<Node, Diagnostic> {
         with_snippet: false,
     };
     if source.trim().is_empty() {
-        return Err(Diagnostic::error(Code::Syntax, None, "the configuration is empty")
-            .with_help("expected a curtin config, a `network:` document or a netplan file"));
+        return Err(
+            Diagnostic::error(Code::Syntax, None, "the configuration is empty")
+                .with_help("expected a curtin config, a `network:` document or a netplan file"),
+        );
     }
     serde_saphyr::from_str_with_options::<Node>(source, options).map_err(|e| {
         let span = e.location().map(|l| Span {
@@ -77,8 +79,15 @@ fn clamp(v: u64) -> u32 {
 /// Drops the parser's own `error: line N column M: ` prefix: the renderer prints the position.
 fn strip_position(message: &str) -> String {
     let m = message.strip_prefix("error: ").unwrap_or(message);
-    match m.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
-        Some((pos, rest)) if pos.contains("column") => rest.to_string(),
+    let m = match m
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((pos, rest)) if pos.contains("column") => rest,
+        _ => m,
+    };
+    match m.rfind(" at line ") {
+        Some(i) if m[i..].contains("column") => m[..i].to_string(),
         _ => m.to_string(),
     }
 }

@@ -82,7 +82,8 @@ pub enum BondMode {
 }
 
 impl BondMode {
-    pub const SUPPORTED: &'static str = "balance-rr, active-backup, 802.3ad, balance-xor, balance-tlb, balance-alb";
+    pub const SUPPORTED: &'static str =
+        "balance-rr, active-backup, 802.3ad, balance-xor, balance-tlb, balance-alb";
 
     pub fn parse(s: &str) -> Option<BondMode> {
         Some(match s {
@@ -148,7 +149,10 @@ pub struct Mac(String);
 impl Mac {
     pub fn parse(s: &str) -> Option<Mac> {
         let parts: Vec<&str> = s.split([':', '-']).collect();
-        let ok = parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+        let ok = parts.len() == 6
+            && parts
+                .iter()
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
         ok.then(|| Mac(parts.join(":").to_ascii_lowercase()))
     }
 
@@ -165,7 +169,11 @@ pub struct Ipv4Net {
 
 impl Ipv4Net {
     pub fn netmask(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0))
+        Ipv4Addr::from(
+            u32::MAX
+                .checked_shl(32 - u32::from(self.prefix))
+                .unwrap_or(0),
+        )
     }
 
     pub fn network(&self) -> Ipv4Addr {
@@ -185,12 +193,16 @@ pub struct Ipv6Net {
 
 impl Ipv6Net {
     pub fn network(&self) -> Ipv6Addr {
-        let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0);
         Ipv6Addr::from(u128::from(self.addr) & mask)
     }
 
     pub fn contains(&self, ip: Ipv6Addr) -> bool {
-        let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0);
         u128::from(ip) & mask == u128::from(self.network())
     }
 }
@@ -208,13 +220,21 @@ impl IpNet {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let ip: IpAddr = addr.trim().parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
+        let ip: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IP address"))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
             Some(p) => match p.trim().parse::<u8>() {
                 Ok(n) if n <= max => n,
-                _ => return Err(format!("prefix length `/{p}` is out of range for {} (0-{max})", family(ip))),
+                _ => {
+                    return Err(format!(
+                        "prefix length `/{p}` is out of range for {} (0-{max})",
+                        family(ip)
+                    ));
+                }
             },
         };
         Ok(match ip {

@@ -14,7 +14,12 @@ use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
 /// Normalizes a parsed network config. The model is returned even when errors were found, so that later
 /// stages are never reached with it only by the caller's choice.
 pub fn normalize(network: &input::Network, diags: &mut Diagnostics) -> Network {
-    let mut b = Builder { diags, pending: Vec::new(), global: Extras::default(), aliases: BTreeMap::new() };
+    let mut b = Builder {
+        diags,
+        pending: Vec::new(),
+        global: Extras::default(),
+        aliases: BTreeMap::new(),
+    };
     match network {
         input::Network::V1(c) => b.v1(c),
         input::Network::V2(c) => b.v2(c),
@@ -49,29 +54,45 @@ const NAME_HELP: &str = "interface names are used as ESXi port group names: prin
 
 impl Builder<'_> {
     fn error(&mut self, code: Code, span: Span, message: String, help: &str) {
-        self.diags.push(Diagnostic::error(code, Some(span), message).with_help(help.to_string()));
+        self.diags
+            .push(Diagnostic::error(code, Some(span), message).with_help(help.to_string()));
     }
 
     fn warning(&mut self, code: Code, span: Span, message: String, help: &str) {
-        self.diags.push(Diagnostic::warning(code, Some(span), message).with_help(help.to_string()));
+        self.diags
+            .push(Diagnostic::warning(code, Some(span), message).with_help(help.to_string()));
     }
 
     /// Registers a new link name; duplicates are errors.
     fn check_name(&mut self, name: &Located<String>, ids: &[&Located<String>]) -> bool {
         if name.value.is_empty() || name.value.chars().any(char::is_control) {
-            self.error(Code::Name, name.span, format!("interface name {:?} is not usable on ESXi", name.value), NAME_HELP);
+            self.error(
+                Code::Name,
+                name.span,
+                format!("interface name {:?} is not usable on ESXi", name.value),
+                NAME_HELP,
+            );
             return false;
         }
         let mut ok = true;
         for id in std::iter::once(name).chain(ids.iter().copied()) {
             if let Some(existing) = self.aliases.get(&id.value) {
                 if existing != &name.value || std::ptr::eq(id, name) {
-                    let first = self.pending.iter().find(|p| &p.link.name.value == existing).map(|p| p.link.name.span);
+                    let first = self
+                        .pending
+                        .iter()
+                        .find(|p| &p.link.name.value == existing)
+                        .map(|p| p.link.name.span);
                     let help = match first {
                         Some(s) => format!("`{}` is first defined at line {}", id.value, s.line),
                         None => "every interface needs its own id and name".to_string(),
                     };
-                    self.error(Code::DuplicateId, id.span, format!("duplicate interface id `{}`", id.value), &help);
+                    self.error(
+                        Code::DuplicateId,
+                        id.span,
+                        format!("duplicate interface id `{}`", id.value),
+                        &help,
+                    );
                     ok = false;
                     continue;
                 }
@@ -150,7 +171,12 @@ impl Builder<'_> {
     }
 
     /// Parses `addr/prefix`, or `addr` with a separate netmask, into an address of the link.
-    fn address(&mut self, raw: &Located<String>, netmask: Option<&Located<String>>, link: &mut Link) {
+    fn address(
+        &mut self,
+        raw: &Located<String>,
+        netmask: Option<&Located<String>>,
+        link: &mut Link,
+    ) {
         let text = raw.value.trim();
         let combined;
         let text = match (text.contains('/'), netmask) {
@@ -182,20 +208,39 @@ impl Builder<'_> {
         }
         match IpNet::parse(text) {
             Ok(IpNet::V4(n)) => {
-                if n.prefix == 0 || n.addr.is_unspecified() || n.addr.is_multicast() || n.addr.is_broadcast() {
-                    self.error(Code::Address, raw.span, format!("`{}` cannot be an interface address", raw.value), "give the host's own unicast address and its prefix length");
+                if n.prefix == 0
+                    || n.addr.is_unspecified()
+                    || n.addr.is_multicast()
+                    || n.addr.is_broadcast()
+                {
+                    self.error(
+                        Code::Address,
+                        raw.span,
+                        format!("`{}` cannot be an interface address", raw.value),
+                        "give the host's own unicast address and its prefix length",
+                    );
                 } else {
                     link.ipv4.push(Located::new(n, raw.span));
                 }
             }
             Ok(IpNet::V6(n)) => {
                 if n.prefix == 0 || n.addr.is_unspecified() || n.addr.is_multicast() {
-                    self.error(Code::Address, raw.span, format!("`{}` cannot be an interface address", raw.value), "give the host's own unicast address and its prefix length");
+                    self.error(
+                        Code::Address,
+                        raw.span,
+                        format!("`{}` cannot be an interface address", raw.value),
+                        "give the host's own unicast address and its prefix length",
+                    );
                 } else {
                     link.ipv6.push(Located::new(n, raw.span));
                 }
             }
-            Err(why) => self.error(Code::Address, raw.span, format!("invalid address `{}`: {why}", raw.value), "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64"),
+            Err(why) => self.error(
+                Code::Address,
+                raw.span,
+                format!("invalid address `{}`: {why}", raw.value),
+                "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
+            ),
         }
     }
 
@@ -211,13 +256,28 @@ impl Builder<'_> {
         extras: &mut Extras,
     ) {
         let (Some(to), Some(via)) = (to, via) else {
-            self.error(Code::Route, span, "a route needs a destination and a gateway".to_string(), "write `destination:` (v1) or `to:` (v2) and `gateway:` (v1) or `via:` (v2)");
+            self.error(
+                Code::Route,
+                span,
+                "a route needs a destination and a gateway".to_string(),
+                "write `destination:` (v1) or `to:` (v2) and `gateway:` (v1) or `via:` (v2)",
+            );
             return;
         };
-        let Some(via) = self.ip(via, "gateway") else { return };
+        let Some(via) = self.ip(via, "gateway") else {
+            return;
+        };
         let text = to.value.trim();
         let parsed = if text == "default" {
-            Ok(if via.value.is_ipv4() { IpNet::parse("0.0.0.0/0") } else { IpNet::parse("::/0") }.unwrap_or(IpNet::V4(crate::model::Ipv4Net { addr: std::net::Ipv4Addr::UNSPECIFIED, prefix: 0 })))
+            Ok(if via.value.is_ipv4() {
+                IpNet::parse("0.0.0.0/0")
+            } else {
+                IpNet::parse("::/0")
+            }
+            .unwrap_or(IpNet::V4(crate::model::Ipv4Net {
+                addr: std::net::Ipv4Addr::UNSPECIFIED,
+                prefix: 0,
+            })))
         } else if let (false, Some(mask)) = (text.contains('/'), netmask) {
             match mask.value.trim().parse::<std::net::Ipv4Addr>() {
                 Ok(m) => IpNet::parse(&format!("{text}/{}", u32::from(m).leading_ones())),
@@ -229,23 +289,46 @@ impl Builder<'_> {
         let net = match parsed {
             Ok(n) => n,
             Err(why) => {
-                self.error(Code::Route, to.span, format!("invalid route destination `{}`: {why}", to.value), "write a network with its prefix length, e.g. 10.60.0.0/16, or `default`");
+                self.error(
+                    Code::Route,
+                    to.span,
+                    format!("invalid route destination `{}`: {why}", to.value),
+                    "write a network with its prefix length, e.g. 10.60.0.0/16, or `default`",
+                );
                 return;
             }
         };
         if net.is_ipv4() != via.value.is_ipv4() {
-            self.error(Code::Route, via.span, format!("route to `{}` has a gateway of the other address family", to.value), "an IPv4 route needs an IPv4 gateway and an IPv6 route an IPv6 gateway");
+            self.error(
+                Code::Route,
+                via.span,
+                format!(
+                    "route to `{}` has a gateway of the other address family",
+                    to.value
+                ),
+                "an IPv4 route needs an IPv4 gateway and an IPv6 route an IPv6 gateway",
+            );
             return;
         }
         if net.is_default() {
             extras.gateways.push((via, link.map(str::to_string)));
             return;
         }
-        let metric = metric.and_then(|m| u32::try_from(m.value).ok().map(|v| Located::new(v, m.span)));
-        extras.routes.push(Route { to: Located::new(net, to.span), via, metric });
+        let metric =
+            metric.and_then(|m| u32::try_from(m.value).ok().map(|v| Located::new(v, m.span)));
+        extras.routes.push(Route {
+            to: Located::new(net, to.span),
+            via,
+            metric,
+        });
     }
 
-    fn dns(&mut self, servers: &[Located<String>], search: &[Located<String>], extras: &mut Extras) {
+    fn dns(
+        &mut self,
+        servers: &[Located<String>],
+        search: &[Located<String>],
+        extras: &mut Extras,
+    ) {
         for s in servers {
             if let Some(ip) = self.ip(s, "DNS server") {
                 extras.servers.push(ip);
@@ -264,16 +347,28 @@ impl Builder<'_> {
         for p in &mut pending {
             match &mut p.link.kind {
                 LinkKind::Bond(b) => {
-                    b.members = b.members.iter().map(|m| canonical(&self.aliases, m)).collect();
+                    b.members = b
+                        .members
+                        .iter()
+                        .map(|m| canonical(&self.aliases, m))
+                        .collect();
                     b.primary = b.primary.as_ref().map(|m| canonical(&self.aliases, m));
                 }
-                LinkKind::Bridge(b) => b.members = b.members.iter().map(|m| canonical(&self.aliases, m)).collect(),
+                LinkKind::Bridge(b) => {
+                    b.members = b
+                        .members
+                        .iter()
+                        .map(|m| canonical(&self.aliases, m))
+                        .collect()
+                }
                 LinkKind::Vlan(v) => v.parent = canonical(&self.aliases, &v.parent),
                 LinkKind::Physical => {}
             }
         }
         self.check_references(&pending);
-        pending.sort_by(|a, b| (a.link.kind.rank(), &a.link.name.value).cmp(&(b.link.kind.rank(), &b.link.name.value)));
+        pending.sort_by(|a, b| {
+            (a.link.kind.rank(), &a.link.name.value).cmp(&(b.link.kind.rank(), &b.link.name.value))
+        });
         let mut net = Network::default();
         let mut all = Extras::default();
         for p in pending {
@@ -290,12 +385,19 @@ impl Builder<'_> {
         all.search.extend(global.search);
 
         for (via, link) in all.gateways {
-            let slot = if via.value.is_ipv4() { &mut net.gateway4 } else { &mut net.gateway6 };
+            let slot = if via.value.is_ipv4() {
+                &mut net.gateway4
+            } else {
+                &mut net.gateway6
+            };
             match slot {
                 None => *slot = Some(Gateway { via, link }),
                 Some(first) if first.via.value == via.value => {}
                 Some(first) => {
-                    let (family, line) = (if via.value.is_ipv4() { "IPv4" } else { "IPv6" }, first.via.span.line);
+                    let (family, line) = (
+                        if via.value.is_ipv4() { "IPv4" } else { "IPv6" },
+                        first.via.span.line,
+                    );
                     self.warning(
                         Code::Gateway,
                         via.span,
@@ -337,7 +439,12 @@ impl Builder<'_> {
 
     /// Checks every reference between links: members and parents exist, have the right kind, and are shared by no two links.
     fn check_references(&mut self, pending: &[Pending]) {
-        let kind_of = |name: &str| pending.iter().find(|p| p.link.name.value == name).map(|p| &p.link);
+        let kind_of = |name: &str| {
+            pending
+                .iter()
+                .find(|p| p.link.name.value == name)
+                .map(|p| &p.link)
+        };
         let mut owner: BTreeMap<String, String> = BTreeMap::new();
         for p in pending {
             let link = &p.link;
@@ -359,7 +466,15 @@ impl Builder<'_> {
             }
             for m in members {
                 let Some(member) = self.resolve(m).and_then(|n| kind_of(&n)) else {
-                    self.error(Code::UnknownReference, m.span, format!("{what} `{}` refers to unknown interface `{}`", link.name.value, m.value), "members must be interfaces defined in this config");
+                    self.error(
+                        Code::UnknownReference,
+                        m.span,
+                        format!(
+                            "{what} `{}` refers to unknown interface `{}`",
+                            link.name.value, m.value
+                        ),
+                        "members must be interfaces defined in this config",
+                    );
                     continue;
                 };
                 let allowed = match (&link.kind, &member.kind) {
@@ -368,8 +483,20 @@ impl Builder<'_> {
                     _ => false,
                 };
                 if !allowed {
-                    let help = if what == "bond" { "bond members must be physical interfaces" } else { "bridge members must be physical interfaces or bonds: a vSwitch's uplinks are physical NICs" };
-                    self.error(Code::InvalidReference, m.span, format!("{what} `{}` cannot contain `{}`", link.name.value, member.name.value), help);
+                    let help = if what == "bond" {
+                        "bond members must be physical interfaces"
+                    } else {
+                        "bridge members must be physical interfaces or bonds: a vSwitch's uplinks are physical NICs"
+                    };
+                    self.error(
+                        Code::InvalidReference,
+                        m.span,
+                        format!(
+                            "{what} `{}` cannot contain `{}`",
+                            link.name.value, member.name.value
+                        ),
+                        help,
+                    );
                     continue;
                 }
                 if let Some(previous) = owner.get(&member.name.value) {
@@ -384,9 +511,20 @@ impl Builder<'_> {
             if let LinkKind::Bond(b) = &link.kind {
                 if let Some(primary) = &b.primary {
                     let resolved = self.resolve(primary);
-                    let is_member = b.members.iter().any(|m| self.resolve(m).is_some() && self.resolve(m) == resolved);
+                    let is_member = b
+                        .members
+                        .iter()
+                        .any(|m| self.resolve(m).is_some() && self.resolve(m) == resolved);
                     if !is_member {
-                        self.error(Code::UnknownReference, primary.span, format!("bond primary `{}` is not a member of `{}`", primary.value, link.name.value), "the primary must be one of the bond's interfaces");
+                        self.error(
+                            Code::UnknownReference,
+                            primary.span,
+                            format!(
+                                "bond primary `{}` is not a member of `{}`",
+                                primary.value, link.name.value
+                            ),
+                            "the primary must be one of the bond's interfaces",
+                        );
                     }
                 }
             }
@@ -396,7 +534,15 @@ impl Builder<'_> {
             if let LinkKind::Vlan(v) = &p.link.kind {
                 if let Some(parent) = self.resolve(&v.parent) {
                     if let Some(o) = owner.get(&parent) {
-                        self.error(Code::InvalidReference, v.parent.span, format!("VLAN `{}` sits on `{parent}`, which is a member of `{o}`", p.link.name.value), "put the VLAN on the bond or bridge instead");
+                        self.error(
+                            Code::InvalidReference,
+                            v.parent.span,
+                            format!(
+                                "VLAN `{}` sits on `{parent}`, which is a member of `{o}`",
+                                p.link.name.value
+                            ),
+                            "put the VLAN on the bond or bridge instead",
+                        );
                     }
                 }
             }
@@ -406,10 +552,26 @@ impl Builder<'_> {
 
 /// A new link of the given kind with nothing configured yet.
 fn blank(name: Located<String>, kind: LinkKind) -> Link {
-    Link { name, kind, mac: None, mtu: None, ipv4: Vec::new(), ipv6: Vec::new(), dhcp4: false, dhcp6: false, accept_ra: false }
+    Link {
+        name,
+        kind,
+        mac: None,
+        mtu: None,
+        ipv4: Vec::new(),
+        ipv6: Vec::new(),
+        dhcp4: false,
+        dhcp6: false,
+        accept_ra: false,
+    }
 }
 
 /// Looks up a name given in the config for a link that references another (resolving ids to names).
 fn canonical(aliases: &BTreeMap<String, String>, r: &Located<String>) -> Located<String> {
-    Located::new(aliases.get(&r.value).cloned().unwrap_or_else(|| r.value.clone()), r.span)
+    Located::new(
+        aliases
+            .get(&r.value)
+            .cloned()
+            .unwrap_or_else(|| r.value.clone()),
+        r.span,
+    )
 }

@@ -12,7 +12,12 @@ impl Builder<'_> {
     pub(super) fn v1(&mut self, config: &Config) {
         for e in &config.entries {
             let Some(kind) = &e.kind else {
-                self.error(Code::MissingKey, e.span, format!("`{}` has no `type`", e.path), &format!("supported types: {TYPES}"));
+                self.error(
+                    Code::MissingKey,
+                    e.span,
+                    format!("`{}` has no `type`", e.path),
+                    &format!("supported types: {TYPES}"),
+                );
                 continue;
             };
             match kind.value.as_str() {
@@ -25,18 +30,36 @@ impl Builder<'_> {
                 "route" => {
                     let mut global = std::mem::take(&mut self.global);
                     if let Some(r) = &e.route {
-                        self.route(r.destination.as_ref(), r.netmask.as_ref(), r.gateway.as_ref(), r.metric.as_ref(), r.span, None, &mut global);
+                        self.route(
+                            r.destination.as_ref(),
+                            r.netmask.as_ref(),
+                            r.gateway.as_ref(),
+                            r.metric.as_ref(),
+                            r.span,
+                            None,
+                            &mut global,
+                        );
                     }
                     self.global = global;
                 }
-                other => self.error(Code::UnknownType, kind.span, format!("unsupported interface type `{other}`"), &format!("supported types: {TYPES}")),
+                other => self.error(
+                    Code::UnknownType,
+                    kind.span,
+                    format!("unsupported interface type `{other}`"),
+                    &format!("supported types: {TYPES}"),
+                ),
             }
         }
     }
 
     fn v1_link(&mut self, e: &Entry, kind: &Located<String>) {
         let Some(name) = e.name.clone().or_else(|| e.id.clone()) else {
-            self.error(Code::MissingKey, e.span, format!("`{}` has neither `name` nor `id`", e.path), "every interface needs a `name` (MAAS sends `id` and `name`)");
+            self.error(
+                Code::MissingKey,
+                e.span,
+                format!("`{}` has neither `name` nor `id`", e.path),
+                "every interface needs a `name` (MAAS sends `id` and `name`)",
+            );
             return;
         };
         let ids: Vec<&Located<String>> = e.id.iter().filter(|id| id.value != name.value).collect();
@@ -49,14 +72,27 @@ impl Builder<'_> {
                 Some(b) => LinkKind::Bond(b),
                 None => return,
             },
-            "bridge" => LinkKind::Bridge(Bridge { members: e.bridge_interfaces.clone(), ignored_params: bridge_params(&e.params) }),
+            "bridge" => LinkKind::Bridge(Bridge {
+                members: e.bridge_interfaces.clone(),
+                ignored_params: bridge_params(&e.params),
+            }),
             _ => {
                 let Some(parent) = e.vlan_link.clone() else {
-                    self.error(Code::MissingKey, e.span, format!("VLAN `{}` has no `vlan_link`", name.value), "name the parent interface in `vlan_link`");
+                    self.error(
+                        Code::MissingKey,
+                        e.span,
+                        format!("VLAN `{}` has no `vlan_link`", name.value),
+                        "name the parent interface in `vlan_link`",
+                    );
                     return;
                 };
                 let Some(raw) = &e.vlan_id else {
-                    self.error(Code::MissingKey, e.span, format!("VLAN `{}` has no `vlan_id`", name.value), "give the VLAN id (1-4094) in `vlan_id`");
+                    self.error(
+                        Code::MissingKey,
+                        e.span,
+                        format!("VLAN `{}` has no `vlan_id`", name.value),
+                        "give the VLAN id (1-4094) in `vlan_id`",
+                    );
                     return;
                 };
                 let Some(id) = self.vlan_id(raw) else { return };
@@ -100,19 +136,34 @@ impl Builder<'_> {
         } else {
             format!("unknown bond mode `{}`", m.value)
         };
-        self.error(Code::BondMode, m.span, why, &format!("supported modes: {}", BondMode::SUPPORTED));
+        self.error(
+            Code::BondMode,
+            m.span,
+            why,
+            &format!("supported modes: {}", BondMode::SUPPORTED),
+        );
     }
 
     fn v1_subnet(&mut self, s: &Subnet, link: &mut crate::model::Link, extras: &mut Extras) {
         let Some(kind) = &s.kind else {
-            self.error(Code::MissingKey, s.span, format!("`{}` has no `type`", s.path), &format!("supported subnet types: {SUBNET_TYPES}"));
+            self.error(
+                Code::MissingKey,
+                s.span,
+                format!("`{}` has no `type`", s.path),
+                &format!("supported subnet types: {SUBNET_TYPES}"),
+            );
             return;
         };
         match kind.value.as_str() {
             "static" | "static6" => {
                 match &s.address {
                     Some(a) => self.address(a, s.netmask.as_ref(), link),
-                    None => self.error(Code::MissingKey, s.span, format!("static subnet `{}` has no `address`", s.path), "give the address with its prefix length, e.g. 10.0.0.5/24"),
+                    None => self.error(
+                        Code::MissingKey,
+                        s.span,
+                        format!("static subnet `{}` has no `address`", s.path),
+                        "give the address with its prefix length, e.g. 10.0.0.5/24",
+                    ),
                 }
                 if let Some(gw) = &s.gateway {
                     if let Some(via) = self.ip(gw, "gateway") {
@@ -129,13 +180,26 @@ impl Builder<'_> {
             "ipv6_slaac" | "ipv6_dhcpv6-stateless" => link.accept_ra = true,
             "manual" => {}
             other => {
-                self.error(Code::UnknownType, kind.span, format!("unsupported subnet type `{other}`"), &format!("supported subnet types: {SUBNET_TYPES}"));
+                self.error(
+                    Code::UnknownType,
+                    kind.span,
+                    format!("unsupported subnet type `{other}`"),
+                    &format!("supported subnet types: {SUBNET_TYPES}"),
+                );
                 return;
             }
         }
         self.dns(&s.dns_nameservers, &s.dns_search, extras);
         for r in &s.routes {
-            self.route(r.destination.as_ref(), r.netmask.as_ref(), r.gateway.as_ref(), r.metric.as_ref(), r.span, Some(&link.name.value), extras);
+            self.route(
+                r.destination.as_ref(),
+                r.netmask.as_ref(),
+                r.gateway.as_ref(),
+                r.metric.as_ref(),
+                r.span,
+                Some(&link.name.value),
+                extras,
+            );
         }
     }
 }
@@ -150,7 +214,10 @@ fn bridge_params(p: &Params) -> Vec<Located<String>> {
     }
     // Other names as netplan spells them, so a v1 config and its v2 twin agree.
     ignored.extend(p.ignored.iter().filter_map(|k| {
-        let name = k.value.strip_prefix("bridge_").or_else(|| k.value.strip_prefix("bridge-"))?;
+        let name = k
+            .value
+            .strip_prefix("bridge_")
+            .or_else(|| k.value.strip_prefix("bridge-"))?;
         Some(Located::new(name.replace('_', "-"), k.span))
     }));
     ignored

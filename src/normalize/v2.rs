@@ -43,15 +43,32 @@ impl Builder<'_> {
                 ignored.push(Located::new("forward-delay".to_string(), fd.span));
             }
             ignored.extend(p.ignored.iter().cloned());
-            self.v2_link(raw, raw.id.clone(), LinkKind::Bridge(Bridge { members: raw.interfaces.clone(), ignored_params: ignored }));
+            self.v2_link(
+                raw,
+                raw.id.clone(),
+                LinkKind::Bridge(Bridge {
+                    members: raw.interfaces.clone(),
+                    ignored_params: ignored,
+                }),
+            );
         }
         for raw in &config.vlans {
             let Some(parent) = raw.link.clone() else {
-                self.error(Code::MissingKey, raw.span, format!("VLAN `{}` has no `link`", raw.id.value), "name the parent interface in `link`");
+                self.error(
+                    Code::MissingKey,
+                    raw.id.span,
+                    format!("VLAN `{}` has no `link`", raw.id.value),
+                    "name the parent interface in `link`",
+                );
                 continue;
             };
             let Some(id) = &raw.vlan_id else {
-                self.error(Code::MissingKey, raw.span, format!("VLAN `{}` has no `id`", raw.id.value), "give the VLAN id (1-4094) in `id`");
+                self.error(
+                    Code::MissingKey,
+                    raw.id.span,
+                    format!("VLAN `{}` has no `id`", raw.id.value),
+                    "give the VLAN id (1-4094) in `id`",
+                );
                 continue;
             };
             let Some(id) = self.vlan_id(id) else { continue };
@@ -60,12 +77,18 @@ impl Builder<'_> {
     }
 
     fn v2_link(&mut self, raw: &RawLink, name: Located<String>, kind: LinkKind) {
-        let ids: Vec<&Located<String>> = std::iter::once(&raw.id).filter(|id| id.value != name.value).collect();
+        let ids: Vec<&Located<String>> = std::iter::once(&raw.id)
+            .filter(|id| id.value != name.value)
+            .collect();
         if !self.check_name(&name, &ids) {
             return;
         }
         let mut link = blank(name, kind);
-        link.mac = raw.match_mac.as_ref().or(raw.macaddress.as_ref()).and_then(|m| self.mac(m));
+        link.mac = raw
+            .match_mac
+            .as_ref()
+            .or(raw.macaddress.as_ref())
+            .and_then(|m| self.mac(m));
         link.mtu = raw.mtu.as_ref().and_then(|m| self.mtu(m));
         link.dhcp4 = raw.dhcp4.as_ref().is_some_and(|b| b.value);
         link.dhcp6 = raw.dhcp6.as_ref().is_some_and(|b| b.value);
@@ -82,12 +105,25 @@ impl Builder<'_> {
                     extras.gateways.push((via, Some(link_name.clone())));
                 } else {
                     let key = if family { "gateway4" } else { "gateway6" };
-                    self.error(Code::Gateway, gw.span, format!("`{key}` {} is of the wrong address family", gw.value), "gateway4 takes an IPv4 address, gateway6 an IPv6 address");
+                    self.error(
+                        Code::Gateway,
+                        gw.span,
+                        format!("`{key}` {} is of the wrong address family", gw.value),
+                        "gateway4 takes an IPv4 address, gateway6 an IPv6 address",
+                    );
                 }
             }
         }
         for r in &raw.routes {
-            self.route(r.to.as_ref(), None, r.via.as_ref(), r.metric.as_ref(), r.span, Some(&link_name), &mut extras);
+            self.route(
+                r.to.as_ref(),
+                None,
+                r.via.as_ref(),
+                r.metric.as_ref(),
+                r.span,
+                Some(&link_name),
+                &mut extras,
+            );
         }
         self.dns(&raw.nameservers, &raw.search, &mut extras);
         self.pending.push(Pending { link, extras });

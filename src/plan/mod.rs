@@ -21,7 +21,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { vm_network: Some("VM Network".to_string()) }
+        Options {
+            vm_network: Some("VM Network".to_string()),
+        }
     }
 }
 
@@ -91,7 +93,11 @@ pub struct Vmk {
 pub enum Ipv4 {
     None,
     Dhcp,
-    Static { address: String, netmask: String, prefix: u8 },
+    Static {
+        address: String,
+        netmask: String,
+        prefix: u8,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -129,7 +135,11 @@ pub struct Dns {
 
 /// Builds the plan; approximations become warnings, what ESXi cannot do becomes errors.
 pub fn plan(net: &Network, options: &Options, diags: &mut Diagnostics) -> Plan {
-    let mut p = Planner { net, diags, nics: Vec::new() };
+    let mut p = Planner {
+        net,
+        diags,
+        nics: Vec::new(),
+    };
     p.build(options)
 }
 
@@ -188,8 +198,16 @@ impl<'a> Planner<'a, '_> {
     fn leaves(&self, link: &Link, out: &mut Vec<String>) {
         match &link.kind {
             LinkKind::Physical => out.push(link.name.value.clone()),
-            LinkKind::Bond(b) => b.members.iter().filter_map(|m| self.link(&m.value)).for_each(|m| self.leaves(m, out)),
-            LinkKind::Bridge(b) => b.members.iter().filter_map(|m| self.link(&m.value)).for_each(|m| self.leaves(m, out)),
+            LinkKind::Bond(b) => b
+                .members
+                .iter()
+                .filter_map(|m| self.link(&m.value))
+                .for_each(|m| self.leaves(m, out)),
+            LinkKind::Bridge(b) => b
+                .members
+                .iter()
+                .filter_map(|m| self.link(&m.value))
+                .for_each(|m| self.leaves(m, out)),
             LinkKind::Vlan(_) => {}
         }
     }
@@ -207,14 +225,19 @@ impl<'a> Planner<'a, '_> {
         if let Some(i) = self.nics.iter().position(|n| n.mac == mac) {
             return Some(i);
         }
-        self.nics.push(Nic { mac, link: name.to_string() });
+        self.nics.push(Nic {
+            mac,
+            link: name.to_string(),
+        });
         Some(self.nics.len() - 1)
     }
 
     fn mtu_of(&self, link: &Link) -> u32 {
         match (&link.mtu, &link.kind) {
             (Some(m), _) => m.value,
-            (None, LinkKind::Vlan(v)) => self.link(&v.parent.value).map_or(1500, |p| self.mtu_of(p)),
+            (None, LinkKind::Vlan(v)) => {
+                self.link(&v.parent.value).map_or(1500, |p| self.mtu_of(p))
+            }
             (None, _) => 1500,
         }
     }
@@ -265,7 +288,14 @@ impl<'a> Planner<'a, '_> {
             let ipv6 = Ipv6 {
                 dhcpv6: link.dhcp6,
                 router_adv: link.accept_ra,
-                addresses: link.ipv6.iter().map(|a| Ipv6Address { address: a.value.addr.to_string(), prefix: a.value.prefix }).collect(),
+                addresses: link
+                    .ipv6
+                    .iter()
+                    .map(|a| Ipv6Address {
+                        address: a.value.addr.to_string(),
+                        prefix: a.value.prefix,
+                    })
+                    .collect(),
             };
             let mac = link.mac.as_ref().map(|m| m.value.as_str().to_string());
             let mut configs = configs.into_iter();
@@ -281,7 +311,15 @@ impl<'a> Planner<'a, '_> {
             for (n, ipv4) in configs.enumerate() {
                 let name = format!("{}:{}", link.name.value, n + 1);
                 portgroups.push((name.clone(), root.clone(), vlan));
-                drafts.push(VmkDraft { link: link.name.value.clone(), portgroup: name, root: root.clone(), ipv4, ipv6: None, mac: None, mtu });
+                drafts.push(VmkDraft {
+                    link: link.name.value.clone(),
+                    portgroup: name,
+                    root: root.clone(),
+                    ipv4,
+                    ipv6: None,
+                    mac: None,
+                    mtu,
+                });
             }
         }
         // A MAC belongs to one vmk only.
@@ -295,7 +333,12 @@ impl<'a> Planner<'a, '_> {
                 }
             }
         }
-        let management = self.management_index(&drafts.iter().map(|d| (d.link.as_str(), &d.ipv4)).collect::<Vec<_>>());
+        let management = self.management_index(
+            &drafts
+                .iter()
+                .map(|d| (d.link.as_str(), &d.ipv4))
+                .collect::<Vec<_>>(),
+        );
         if let Some(i) = management {
             let d = drafts.remove(i);
             drafts.insert(0, d);
@@ -325,16 +368,33 @@ impl<'a> Planner<'a, '_> {
                 .max()
                 .unwrap_or(1500);
             let teaming = self.teaming(root, &uplinks);
-            vswitches.push(VSwitch { name, link: root.name.value.clone(), mtu, uplinks, teaming });
+            vswitches.push(VSwitch {
+                name,
+                link: root.name.value.clone(),
+                mtu,
+                uplinks,
+                teaming,
+            });
         }
 
         let mut pgs: Vec<PortGroup> = portgroups
             .into_iter()
-            .map(|(name, root, vlan)| PortGroup { name, vswitch: vswitch_of.get(&root).cloned().unwrap_or_default(), vlan })
+            .map(|(name, root, vlan)| PortGroup {
+                name,
+                vswitch: vswitch_of.get(&root).cloned().unwrap_or_default(),
+                vlan,
+            })
             .collect();
         pgs.sort_by(|a, b| (&a.vswitch, &a.name).cmp(&(&b.vswitch, &b.name)));
         if let (Some(vm), Some(first)) = (&options.vm_network, vswitches.first()) {
-            pgs.insert(0, PortGroup { name: vm.clone(), vswitch: first.name.clone(), vlan: 0 });
+            pgs.insert(
+                0,
+                PortGroup {
+                    name: vm.clone(),
+                    vswitch: first.name.clone(),
+                    vlan: 0,
+                },
+            );
         }
         self.check_portgroup_names(&pgs);
 
@@ -348,7 +408,11 @@ impl<'a> Planner<'a, '_> {
                 mac: d.mac,
                 mtu: d.mtu,
                 ipv4: d.ipv4,
-                ipv6: d.ipv6.unwrap_or(Ipv6 { dhcpv6: false, router_adv: false, addresses: Vec::new() }),
+                ipv6: d.ipv6.unwrap_or(Ipv6 {
+                    dhcpv6: false,
+                    router_adv: false,
+                    addresses: Vec::new(),
+                }),
                 management: i == 0,
             })
             .collect();
@@ -375,16 +439,28 @@ impl<'a> Planner<'a, '_> {
         if let Some(gw) = &self.net.gateway4 {
             if let IpAddr::V4(via) = gw.via.value {
                 let holds = |ipv4: &Ipv4| match ipv4 {
-                    Ipv4::Static { address, prefix, .. } => address
-                        .parse()
-                        .is_ok_and(|addr| Ipv4Net { addr, prefix: *prefix }.contains(via)),
+                    Ipv4::Static {
+                        address, prefix, ..
+                    } => address.parse().is_ok_and(|addr| {
+                        Ipv4Net {
+                            addr,
+                            prefix: *prefix,
+                        }
+                        .contains(via)
+                    }),
                     _ => false,
                 };
                 let on_link = |link: &str| gw.link.as_deref().is_none_or(|l| l == link);
-                if let Some(i) = vmks.iter().position(|(link, ipv4)| on_link(link) && holds(ipv4)) {
+                if let Some(i) = vmks
+                    .iter()
+                    .position(|(link, ipv4)| on_link(link) && holds(ipv4))
+                {
                     return Some(i);
                 }
-                if let Some(i) = vmks.iter().position(|(link, ipv4)| on_link(link) && !matches!(ipv4, Ipv4::None)) {
+                if let Some(i) = vmks
+                    .iter()
+                    .position(|(link, ipv4)| on_link(link) && !matches!(ipv4, Ipv4::None))
+                {
                     return Some(i);
                 }
             }
@@ -394,7 +470,11 @@ impl<'a> Planner<'a, '_> {
 
     fn teaming(&mut self, root: &'a Link, uplinks: &[usize]) -> Teaming {
         let all = uplinks.to_vec();
-        let portid = |active: Vec<usize>| Teaming { load_balancing: "portid", active, standby: Vec::new() };
+        let portid = |active: Vec<usize>| Teaming {
+            load_balancing: "portid",
+            active,
+            standby: Vec::new(),
+        };
         let bond = match &root.kind {
             LinkKind::Bond(b) => Some((root, b)),
             LinkKind::Bridge(br) => {
@@ -415,7 +495,9 @@ impl<'a> Planner<'a, '_> {
             }
             _ => None,
         };
-        let Some((bond_link, bond)) = bond else { return portid(all) };
+        let Some((bond_link, bond)) = bond else {
+            return portid(all);
+        };
         let name = &bond_link.name.value;
         let mode = bond.mode.value;
         let span = Some(bond.mode.span);
@@ -423,11 +505,19 @@ impl<'a> Planner<'a, '_> {
             BondMode::BalanceRr => portid(all),
             BondMode::ActiveBackup => {
                 let primary = self.primary(bond_link, bond);
-                let (active, standby): (Vec<usize>, Vec<usize>) = match primary.and_then(|p| self.nic_index(&p)) {
-                    Some(p) => (vec![p], all.iter().copied().filter(|&u| u != p).collect()),
-                    None => (all.iter().take(1).copied().collect(), all.iter().skip(1).copied().collect()),
-                };
-                Teaming { load_balancing: "explicit", active, standby }
+                let (active, standby): (Vec<usize>, Vec<usize>) =
+                    match primary.and_then(|p| self.nic_index(&p)) {
+                        Some(p) => (vec![p], all.iter().copied().filter(|&u| u != p).collect()),
+                        None => (
+                            all.iter().take(1).copied().collect(),
+                            all.iter().skip(1).copied().collect(),
+                        ),
+                    };
+                Teaming {
+                    load_balancing: "explicit",
+                    active,
+                    standby,
+                }
             }
             BondMode::Lacp => {
                 let mut ignored = Vec::new();
@@ -437,21 +527,36 @@ impl<'a> Planner<'a, '_> {
                 if let Some(h) = &bond.hash_policy {
                     ignored.push(format!("hash policy `{}`", h.value));
                 }
-                let extra = if ignored.is_empty() { String::new() } else { format!("; {} ignored", ignored.join(" and ")) };
+                let extra = if ignored.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} ignored", ignored.join(" and "))
+                };
                 self.diags.push(
                     Diagnostic::warning(Code::Approximation, span, format!("bond `{name}` (802.3ad) becomes IP-hash teaming without LACP{extra}"))
                         .with_help("a standard vSwitch cannot negotiate LACP: configure the switch ports as a static port-channel (mode on), or use a distributed switch"),
                 );
-                Teaming { load_balancing: "iphash", active: all, standby: Vec::new() }
+                Teaming {
+                    load_balancing: "iphash",
+                    active: all,
+                    standby: Vec::new(),
+                }
             }
             BondMode::BalanceXor => {
-                let policy = bond.hash_policy.as_ref().map_or("layer2", |h| h.value.as_str());
+                let policy = bond
+                    .hash_policy
+                    .as_ref()
+                    .map_or("layer2", |h| h.value.as_str());
                 let lb = if policy == "layer2" { "mac" } else { "iphash" };
                 self.diags.push(
                     Diagnostic::warning(Code::Approximation, span, format!("bond `{name}` (balance-xor, {policy}) is approximated by `{lb}` teaming"))
                         .with_help("ESXi hashes on source MAC (`mac`) or on IP addresses (`iphash`, which needs a static port-channel on the switch)"),
                 );
-                Teaming { load_balancing: lb, active: all, standby: Vec::new() }
+                Teaming {
+                    load_balancing: lb,
+                    active: all,
+                    standby: Vec::new(),
+                }
             }
             BondMode::BalanceTlb | BondMode::BalanceAlb => {
                 self.diags.push(
@@ -469,7 +574,10 @@ impl<'a> Planner<'a, '_> {
             return Some(p.value.clone());
         }
         if let Some(mac) = &bond_link.mac {
-            let owner = bond.members.iter().find(|m| self.link(&m.value).and_then(|l| l.mac.as_ref()) == Some(mac));
+            let owner = bond
+                .members
+                .iter()
+                .find(|m| self.link(&m.value).and_then(|l| l.mac.as_ref()) == Some(mac));
             if let Some(m) = owner {
                 return Some(m.value.clone());
             }
@@ -478,7 +586,9 @@ impl<'a> Planner<'a, '_> {
     }
 
     fn warn_bridge(&mut self, bridge: &Link) {
-        let LinkKind::Bridge(b) = &bridge.kind else { return };
+        let LinkKind::Bridge(b) = &bridge.kind else {
+            return;
+        };
         if let Some(first) = b.ignored_params.first() {
             let names: Vec<&str> = b.ignored_params.iter().map(|p| p.value.as_str()).collect();
             self.diags.push(
@@ -506,8 +616,15 @@ impl<'a> Planner<'a, '_> {
             if let Some(m) = &r.metric {
                 if m.value != 0 {
                     self.diags.push(
-                        Diagnostic::warning(Code::Route, Some(m.span), format!("metric {} of the route to {} is dropped", m.value, r.to.value))
-                            .with_help("ESXi static routes have no metric"),
+                        Diagnostic::warning(
+                            Code::Route,
+                            Some(m.span),
+                            format!(
+                                "metric {} of the route to {} is dropped",
+                                m.value, r.to.value
+                            ),
+                        )
+                        .with_help("ESXi static routes have no metric"),
                     );
                 }
             }
@@ -515,7 +632,13 @@ impl<'a> Planner<'a, '_> {
                 IpNet::V4(n) => ("ipv4", n.network().to_string(), n.netmask().to_string()),
                 IpNet::V6(n) => ("ipv6", n.network().to_string(), n.prefix.to_string()),
             };
-            routes.push(Route { family, network, netmask, destination: r.to.value.to_string(), gateway: r.via.value.to_string() });
+            routes.push(Route {
+                family,
+                network,
+                netmask,
+                destination: r.to.value.to_string(),
+                gateway: r.via.value.to_string(),
+            });
         }
         routes
     }
@@ -523,7 +646,12 @@ impl<'a> Planner<'a, '_> {
     fn check_portgroup_names(&mut self, pgs: &[PortGroup]) {
         for (i, pg) in pgs.iter().enumerate() {
             if pgs[..i].iter().any(|other| other.name == pg.name) {
-                let span = self.net.links.iter().find(|l| l.name.value == pg.name).map(|l| l.name.span);
+                let span = self
+                    .net
+                    .links
+                    .iter()
+                    .find(|l| l.name.value == pg.name)
+                    .map(|l| l.name.span);
                 self.diags.push(
                     Diagnostic::error(Code::Name, span, format!("port group name `{}` is used twice", pg.name))
                         .with_help("interface names become port group names (`VM Network` and `<name>:<n>` aliases are taken): rename the interface"),
