@@ -1,0 +1,216 @@
+//! The command-line contract: exit statuses, stdout for the artifact only, stderr for people, `--strict`.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::root;
+
+fn maas_esxi(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_maas-esxi"));
+    cmd.args(args)
+        .current_dir(root())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("maas-esxi runs");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(text.as_bytes())
+            .expect("stdin accepts the config");
+    }
+    child.wait_with_output().expect("maas-esxi finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Exit code, stdout and stderr together, as one snapshot.
+fn transcript(args: &[&str], stdin: Option<&str>) -> String {
+    let out = maas_esxi(args, stdin);
+    format!(
+        "args: {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string()),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+fn snapshot(name: &str, value: String) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| insta::assert_snapshot!(name, value));
+}
+
+#[test]
+fn translate_prints_only_the_script_on_stdout() {
+    let out = maas_esxi(
+        &["translate", "fixtures/network/v1-physical-static-dns.yaml"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("#!/bin/sh\n"));
+    assert!(
+        out.stderr.is_empty(),
+        "a clean config prints nothing on stderr"
+    );
+}
+
+#[test]
+fn warnings_go_to_stderr_and_do_not_fail() {
+    let out = maas_esxi(
+        &["translate", "fixtures/network/v1-bond-lacp-vlan.yaml"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("#!/bin/sh\n"));
+    assert!(text(&out.stderr).starts_with("warning: bond `bond0` (802.3ad)"));
+}
+
+#[test]
+fn strict_turns_warnings_into_errors_and_prints_nothing_on_stdout() {
+    snapshot(
+        "cli-strict",
+        transcript(
+            &[
+                "translate",
+                "--strict",
+                "fixtures/network/v1-bond-lacp-vlan.yaml",
+            ],
+            None,
+        ),
+    );
+    let out = maas_esxi(
+        &[
+            "translate",
+            "--strict",
+            "fixtures/network/v1-bond-lacp-vlan.yaml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn json_plan_carries_its_format_version() {
+    let out = maas_esxi(
+        &[
+            "translate",
+            "--format",
+            "json",
+            "fixtures/network/v2-bond-lacp-vlan.yaml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(plan["format-version"], 1);
+    assert_eq!(plan["vswitches"][0]["teaming"]["load_balancing"], "iphash");
+}
+
+#[test]
+fn stdin_is_read_for_dash() {
+    let config = std::fs::read_to_string(root().join("fixtures/network/v1-dhcp-both.yaml"))
+        .expect("fixture");
+    let out = maas_esxi(&["translate", "-"], Some(&config));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("--type=dhcp"));
+}
+
+#[test]
+fn rejected_input_exits_1_with_a_diagnostic() {
+    snapshot(
+        "cli-rejected",
+        transcript(&["translate", "fixtures/invalid/bad-address.yaml"], None),
+    );
+}
+
+#[test]
+fn validate_reports_every_file_and_fails_if_one_is_bad() {
+    snapshot(
+        "cli-validate-two",
+        transcript(
+            &[
+                "validate",
+                "fixtures/network/v1-physical-static-dns.yaml",
+                "fixtures/invalid/duplicate-id.yaml",
+            ],
+            None,
+        ),
+    );
+    let ok = maas_esxi(
+        &["validate", "fixtures/network/v1-physical-static-dns.yaml"],
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(ok.stdout.is_empty() && ok.stderr.is_empty());
+}
+
+#[test]
+fn validate_json_lists_diagnostics_on_stdout() {
+    let out = maas_esxi(
+        &[
+            "validate",
+            "--format",
+            "json",
+            "fixtures/invalid/mtu-too-small.yaml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(doc["format-version"], 1);
+    let d = &doc["files"][0]["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "mtu");
+    assert_eq!(d["span"]["line"], 7);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        maas_esxi(&["translate", "--format", "xml", "x.yaml"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(maas_esxi(&["validate"], None).status.code(), Some(2));
+    assert_eq!(maas_esxi(&["frobnicate"], None).status.code(), Some(2));
+}
+
+#[test]
+fn unreadable_files_exit_3() {
+    snapshot(
+        "cli-missing-file",
+        transcript(&["translate", "fixtures/does-not-exist.yaml"], None),
+    );
+    assert_eq!(
+        maas_esxi(&["validate", "fixtures/does-not-exist.yaml"], None)
+            .status
+            .code(),
+        Some(3)
+    );
+}
+
+#[test]
+fn binary_input_is_rejected_not_a_crash() {
+    let out = maas_esxi(
+        &["translate", "-"],
+        Some("\u{0}\u{1}network: {version: 1}\u{7f}"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = maas_esxi(&["validate", "/proc/self/exe"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not UTF-8"));
+}

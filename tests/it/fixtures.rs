@@ -1,0 +1,121 @@
+//! Every fixture through the whole pipeline, snapshotted at each output: plan JSON, script, diagnostics.
+
+use maas_esxi::{Options, check, diag, render};
+
+use crate::{display, fixture_files};
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(crate::root().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn valid_fixtures_translate() {
+    let files = fixture_files("network");
+    assert!(
+        files.len() >= 25,
+        "expected at least 25 network fixtures, found {}",
+        files.len()
+    );
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("fixture names are UTF-8")
+            .to_string();
+        let source = std::fs::read_to_string(&path).expect("fixture is readable");
+        let outcome = check(&source, &Options::default());
+        let diagnostics = diag::render(&display(&path), &source, &outcome.diagnostics.0);
+        let plan = outcome
+            .plan
+            .unwrap_or_else(|| panic!("{name} was rejected:\n{diagnostics}"));
+        settings().bind(|| {
+            insta::assert_snapshot!(format!("{name}.plan"), render::json(&plan));
+            insta::assert_snapshot!(format!("{name}.script"), render::script(&plan));
+            insta::assert_snapshot!(format!("{name}.diagnostics"), diagnostics);
+        });
+    }
+}
+
+#[test]
+fn invalid_fixtures_are_rejected_with_positions() {
+    let files = fixture_files("invalid");
+    assert!(
+        files.len() >= 10,
+        "expected at least 10 invalid fixtures, found {}",
+        files.len()
+    );
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("fixture names are UTF-8")
+            .to_string();
+        let source = std::fs::read_to_string(&path).expect("fixture is readable");
+        let outcome = check(&source, &Options::default());
+        let rendered = diag::render(&display(&path), &source, &outcome.diagnostics.0);
+        assert!(outcome.plan.is_none(), "{name} was accepted");
+        let errors: Vec<_> = outcome
+            .diagnostics
+            .0
+            .iter()
+            .filter(|d| d.is_error())
+            .collect();
+        assert!(!errors.is_empty(), "{name}: no error");
+        assert!(
+            errors.iter().all(|d| d.span.is_some()),
+            "{name}: an error without a position:\n{rendered}"
+        );
+        assert!(
+            rendered.contains(&format!("--> {}:", display(&path))),
+            "{name}: no file:line:col\n{rendered}"
+        );
+        settings().bind(|| insta::assert_snapshot!(format!("{name}.diagnostics"), rendered));
+    }
+}
+
+/// A v1 config and its netplan v2 twin (same name, `v1-` → `v2-`) describe the same host.
+#[test]
+fn v1_and_v2_twins_give_the_same_model() {
+    let mut pairs = 0;
+    for v2 in fixture_files("network") {
+        let name = v2.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Some(rest) = name.strip_prefix("v2-") else {
+            continue;
+        };
+        let v1 = v2.with_file_name(format!("v1-{rest}"));
+        if !v1.exists() {
+            continue;
+        }
+        let model = |p: &std::path::Path| {
+            let text = std::fs::read_to_string(p).expect("fixture is readable");
+            maas_esxi::model(&text).unwrap_or_else(|d| panic!("{} rejected: {:?}", p.display(), d))
+        };
+        assert_eq!(
+            model(&v1),
+            model(&v2),
+            "{} and {} differ",
+            v1.display(),
+            v2.display()
+        );
+        pairs += 1;
+    }
+    assert!(pairs >= 5, "expected at least 5 twin pairs, found {pairs}");
+}
+
+/// The same input bytes give the same output bytes.
+#[test]
+fn output_is_deterministic() {
+    for path in fixture_files("network") {
+        let source = std::fs::read_to_string(&path).expect("fixture is readable");
+        let a = check(&source, &Options::default())
+            .plan
+            .map(|p| render::script(&p));
+        let b = check(&source, &Options::default())
+            .plan
+            .map(|p| render::script(&p));
+        assert_eq!(a, b, "{}", path.display());
+    }
+}

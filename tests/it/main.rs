@@ -1,0 +1,34 @@
+//! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
+//! a short fuzz run and the netplan oracle.
+
+mod cli;
+mod fixtures;
+mod fuzz;
+mod netplan;
+mod quoting;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The files of one fixture directory, sorted.
+pub fn fixture_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(dir))
+        .expect("fixture directory exists")
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// A fixture's path as diagnostics print it: relative to the repository root.
+pub fn display(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
