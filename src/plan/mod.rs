@@ -135,10 +135,28 @@ pub struct Dns {
 
 /// Builds the plan; approximations become warnings, what ESXi cannot do becomes errors.
 pub fn plan(net: &Network, options: &Options, diags: &mut Diagnostics) -> Plan {
+    let by_name = net
+        .links
+        .iter()
+        .map(|l| (l.name.value.as_str(), l))
+        .collect();
+    let mut owner_of = BTreeMap::new();
+    for l in &net.links {
+        let members = match &l.kind {
+            LinkKind::Bond(b) => &b.members,
+            LinkKind::Bridge(b) => &b.members,
+            _ => continue,
+        };
+        for m in members {
+            owner_of.entry(m.value.as_str()).or_insert(l);
+        }
+    }
     let mut p = Planner {
         net,
         diags,
         nics: Vec::new(),
+        by_name,
+        owner_of,
     };
     p.build(options)
 }
@@ -147,6 +165,9 @@ struct Planner<'a, 'd> {
     net: &'a Network,
     diags: &'d mut Diagnostics,
     nics: Vec<Nic>,
+    by_name: BTreeMap<&'a str, &'a Link>,
+    /// The bond or bridge each member link belongs to.
+    owner_of: BTreeMap<&'a str, &'a Link>,
 }
 
 /// The IPv4 configurations of one link, one per vmk: DHCP first (it needs the link's MAC, on which MAAS
@@ -166,16 +187,12 @@ fn ipv4_configs(link: &Link) -> Vec<Ipv4> {
 
 impl<'a> Planner<'a, '_> {
     fn link(&self, name: &str) -> Option<&'a Link> {
-        self.net.links.iter().find(|l| l.name.value == name)
+        self.by_name.get(name).copied()
     }
 
     /// The bond or bridge a link is a member of.
     fn owner(&self, name: &str) -> Option<&'a Link> {
-        self.net.links.iter().find(|l| match &l.kind {
-            LinkKind::Bond(b) => b.members.iter().any(|m| m.value == name),
-            LinkKind::Bridge(b) => b.members.iter().any(|m| m.value == name),
-            _ => false,
-        })
+        self.owner_of.get(name).copied()
     }
 
     /// The link whose vSwitch carries `link`: its outermost bond or bridge, or the VLAN parent's.
@@ -351,7 +368,15 @@ impl<'a> Planner<'a, '_> {
             }
         }
 
-        // vSwitches.
+        // vSwitches; each one's MTU is the largest of the links it carries.
+        let mut root_mtu: BTreeMap<&str, u32> = BTreeMap::new();
+        for l in &net.links {
+            let mtu = self.mtu_of(l);
+            let entry = root_mtu
+                .entry(self.root(l).name.value.as_str())
+                .or_insert(mtu);
+            *entry = (*entry).max(mtu);
+        }
         let mut vswitches = Vec::new();
         let mut vswitch_of: BTreeMap<String, String> = BTreeMap::new();
         for (i, root) in roots.iter().enumerate() {
@@ -360,12 +385,9 @@ impl<'a> Planner<'a, '_> {
             let mut leaves = Vec::new();
             self.leaves(root, &mut leaves);
             let uplinks: Vec<usize> = leaves.iter().filter_map(|l| self.nic_index(l)).collect();
-            let mtu = net
-                .links
-                .iter()
-                .filter(|l| self.root(l).name.value == root.name.value)
-                .map(|l| self.mtu_of(l))
-                .max()
+            let mtu = root_mtu
+                .get(root.name.value.as_str())
+                .copied()
                 .unwrap_or(1500);
             let teaming = self.teaming(root, &uplinks);
             vswitches.push(VSwitch {

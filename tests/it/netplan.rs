@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::display;
+
 #[test]
 fn valid_v2_fixtures_are_accepted_by_netplan_and_by_us() {
     let netplan = netplan_binary();
@@ -133,9 +135,7 @@ fn netplan_binary() -> PathBuf {
 
 /// The sorted `v2-*.yaml` files of `fixtures/<dir>/`; there must be at least one.
 fn v2_fixtures(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
+    let root = super::root().join("fixtures").join(dir);
     let entries = fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot read fixture directory {}: {e}", root.display()));
     let mut fixtures: Vec<PathBuf> = entries
@@ -313,16 +313,6 @@ fn finish(what: &str, report: &[String], stricter: &[String], failures: &[String
         failures.len(),
         failures.join("\n\n")
     );
-}
-
-/// The fixture path relative to the crate root, for messages.
-fn display(fixture: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    fixture
-        .strip_prefix(root)
-        .unwrap_or(fixture)
-        .display()
-        .to_string()
 }
 
 fn indent(text: &str) -> String {
