@@ -2,7 +2,7 @@
 
 use super::{Builder, Extras, Pending, blank};
 use crate::diag::{Code, Located};
-use crate::input::v1::{Config, Entry, Params, Subnet};
+use crate::input::v1::{Config, Entry, Params, Route, Subnet};
 use crate::model::{Bond, BondMode, Bridge, LinkKind, Vlan};
 
 const TYPES: &str = "physical, bond, vlan, bridge, nameserver, route";
@@ -10,6 +10,8 @@ const SUBNET_TYPES: &str = "static, static6, dhcp, dhcp4, dhcp6, manual, ipv6_sl
 
 impl Builder<'_> {
     pub(super) fn v1(&mut self, config: &Config) {
+        // Host-wide `nameserver` and `route` entries, kept aside until every link is known.
+        let mut global = Extras::default();
         for e in &config.entries {
             let Some(kind) = &e.kind else {
                 self.error(
@@ -22,25 +24,11 @@ impl Builder<'_> {
             };
             match kind.value.as_str() {
                 "physical" | "bond" | "bridge" | "vlan" => self.v1_link(e, kind),
-                "nameserver" => {
-                    let mut global = std::mem::take(&mut self.global);
-                    self.dns(&e.address, &e.search, &mut global);
-                    self.global = global;
-                }
+                "nameserver" => self.dns(&e.address, &e.search, &mut global),
                 "route" => {
-                    let mut global = std::mem::take(&mut self.global);
                     if let Some(r) = &e.route {
-                        self.route(
-                            r.destination.as_ref(),
-                            r.netmask.as_ref(),
-                            r.gateway.as_ref(),
-                            r.metric.as_ref(),
-                            r.span,
-                            None,
-                            &mut global,
-                        );
+                        self.v1_route(r, None, &mut global);
                     }
-                    self.global = global;
                 }
                 other => self.error(
                     Code::UnknownType,
@@ -50,6 +38,7 @@ impl Builder<'_> {
                 ),
             }
         }
+        self.global = global;
     }
 
     fn v1_link(&mut self, e: &Entry, kind: &Located<String>) {
@@ -191,16 +180,20 @@ impl Builder<'_> {
         }
         self.dns(&s.dns_nameservers, &s.dns_search, extras);
         for r in &s.routes {
-            self.route(
-                r.destination.as_ref(),
-                r.netmask.as_ref(),
-                r.gateway.as_ref(),
-                r.metric.as_ref(),
-                r.span,
-                Some(&link.name.value),
-                extras,
-            );
+            self.v1_route(r, Some(&link.name.value), extras);
         }
+    }
+
+    fn v1_route(&mut self, r: &Route, link: Option<&str>, extras: &mut Extras) {
+        self.route(
+            r.destination.as_ref(),
+            r.netmask.as_ref(),
+            r.gateway.as_ref(),
+            r.metric.as_ref(),
+            r.span,
+            link,
+            extras,
+        );
     }
 }
 

@@ -11,6 +11,19 @@ fn settings() -> insta::Settings {
     s
 }
 
+/// Checks one fixture: its file name, the outcome, and the diagnostics as the CLI prints them.
+fn run(path: &std::path::Path) -> (String, maas_esxi::Outcome, String) {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("fixture names are UTF-8")
+        .to_string();
+    let source = std::fs::read_to_string(path).expect("fixture is readable");
+    let outcome = check(&source, &Options::default());
+    let rendered = diag::render(&display(path), &source, &outcome.diagnostics.0);
+    (name, outcome, rendered)
+}
+
 #[test]
 fn valid_fixtures_translate() {
     let files = fixture_files("network");
@@ -20,14 +33,7 @@ fn valid_fixtures_translate() {
         files.len()
     );
     for path in files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("fixture names are UTF-8")
-            .to_string();
-        let source = std::fs::read_to_string(&path).expect("fixture is readable");
-        let outcome = check(&source, &Options::default());
-        let diagnostics = diag::render(&display(&path), &source, &outcome.diagnostics.0);
+        let (name, outcome, diagnostics) = run(&path);
         let plan = outcome
             .plan
             .unwrap_or_else(|| panic!("{name} was rejected:\n{diagnostics}"));
@@ -48,14 +54,7 @@ fn invalid_fixtures_are_rejected_with_positions() {
         files.len()
     );
     for path in files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("fixture names are UTF-8")
-            .to_string();
-        let source = std::fs::read_to_string(&path).expect("fixture is readable");
-        let outcome = check(&source, &Options::default());
-        let rendered = diag::render(&display(&path), &source, &outcome.diagnostics.0);
+        let (name, outcome, rendered) = run(&path);
         assert!(outcome.plan.is_none(), "{name} was accepted");
         let errors: Vec<_> = outcome
             .diagnostics
