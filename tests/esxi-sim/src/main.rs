@@ -1,0 +1,213 @@
+//! `esxi-sim`: create a simulated ESXi host, run a script against it, show its state and call counts; and,
+//! run under a tool's name, be that tool.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use esxi_sim::host::Profile;
+use esxi_sim::storage::Storage;
+use esxi_sim::{Fault, Sim, TOOLS, tool};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "esxi-sim",
+    about = "A simulated ESXi host command line (esxcli, partedUtil, vmkfstools)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create a host as the ESXi installer leaves it.
+    New {
+        state: PathBuf,
+        /// ESXi major version: 7 or 8.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(7..=8))]
+        esxi: u8,
+        /// A physical NIC's MAC address, vmnic0 first; repeat for more NICs.
+        #[arg(long = "nic", required = true)]
+        nics: Vec<String>,
+        /// A disk (see the storage module for the syntax); repeat for more disks.
+        #[arg(long = "disk")]
+        disks: Vec<String>,
+    },
+    /// Run a script under busybox sh with the simulated tools first in PATH; exits with the script's status.
+    Run {
+        state: PathBuf,
+        script: PathBuf,
+        args: Vec<String>,
+    },
+    /// Print the host state as JSON.
+    State { state: PathBuf },
+    /// Print call counts as JSON: all calls, mutating, reads, failures.
+    Stats { state: PathBuf },
+    /// Forget the call log, to count a later run on its own.
+    ResetCalls { state: PathBuf },
+    /// Make a later command fail.
+    Fault {
+        state: PathBuf,
+        /// Fail the Nth call, counting from the first call the host ever saw.
+        #[arg(
+            long,
+            conflicts_with = "matching",
+            required_unless_present = "matching"
+        )]
+        nth: Option<usize>,
+        /// Fail the first call whose command line contains this text.
+        #[arg(long)]
+        matching: Option<String>,
+        #[arg(long, default_value = "Sysinfo error: Busy (injected fault)")]
+        message: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let invoked = argv.first().map(|a| {
+        Path::new(a)
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    if let Some(name) = invoked.filter(|n| TOOLS.contains(&n.as_str())) {
+        return as_tool(&name, &argv[1..]);
+    }
+    if let Some(name) = argv.get(1).filter(|n| TOOLS.contains(&n.as_str())) {
+        return as_tool(name, &argv[2..]);
+    }
+    match cli(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("esxi-sim: error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Runs one simulated tool against `$ESXI_SIM_STATE`.
+fn as_tool(name: &str, args: &[String]) -> ExitCode {
+    let result = (|| -> anyhow::Result<tool::Outcome> {
+        let path =
+            PathBuf::from(std::env::var_os("ESXI_SIM_STATE").context("ESXI_SIM_STATE is not set")?);
+        let mut sim = Sim::load(&path)?;
+        let outcome = tool::run(&mut sim, name, args, &mut std::io::stdin().lock());
+        sim.save(&path)?;
+        Ok(outcome)
+    })();
+    match result {
+        Ok(outcome) => {
+            let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+            ExitCode::from(u8::try_from(outcome.status).unwrap_or(1))
+        }
+        Err(e) => {
+            eprintln!("esxi-sim ({name}): {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn cli(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Cmd::New {
+            state,
+            esxi,
+            nics,
+            disks,
+        } => {
+            let storage = Storage::from_specs(&disks).map_err(anyhow::Error::msg)?;
+            Sim::new(&Profile {
+                major: esxi,
+                macs: nics,
+                storage,
+            })
+            .save(&state)?;
+            Ok(0)
+        }
+        Cmd::Run {
+            state,
+            script,
+            args,
+        } => run_script(&state, &script, &args),
+        Cmd::State { state } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Sim::load(&state)?.host)?
+            );
+            Ok(0)
+        }
+        Cmd::Stats { state } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Sim::load(&state)?.stats())?
+            );
+            Ok(0)
+        }
+        Cmd::ResetCalls { state } => {
+            let mut sim = Sim::load(&state)?;
+            sim.calls.clear();
+            sim.save(&state)?;
+            Ok(0)
+        }
+        Cmd::Fault {
+            state,
+            nth,
+            matching,
+            message,
+        } => {
+            let mut sim = Sim::load(&state)?;
+            sim.faults.push(Fault {
+                nth,
+                matching,
+                message,
+                fired: false,
+            });
+            sim.save(&state)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Runs a script under busybox sh with a directory of tool symlinks to this executable first in PATH.
+fn run_script(state: &Path, script: &Path, args: &[String]) -> anyhow::Result<u8> {
+    let state = std::path::absolute(state).context("resolving the state path")?;
+    Sim::load(&state)?;
+    let exe = std::env::current_exe().context("finding the esxi-sim executable")?;
+    let bin = std::env::temp_dir().join(format!("esxi-sim-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+    for name in TOOLS {
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&exe, &link)
+            .with_context(|| format!("linking {}", link.display()))?;
+    }
+    let path = match std::env::var_os("PATH") {
+        Some(p) => {
+            std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(&p)))?
+        }
+        None => bin.clone().into_os_string(),
+    };
+    let status = std::process::Command::new("busybox")
+        .arg("sh")
+        .arg(script)
+        .args(args)
+        .env("PATH", path)
+        .env("ESXI_SIM_STATE", &state)
+        .status();
+    let _ = std::fs::remove_dir_all(&bin);
+    let status = match status {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("busybox is not installed (Debian package busybox)")
+        }
+        Err(e) => return Err(e).context("running busybox sh"),
+    };
+    Ok(status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)))
+}
