@@ -40,6 +40,20 @@ pub struct Plan {
     pub vmks: Vec<Vmk>,
     pub routes: Vec<Route>,
     pub dns: Dns,
+    /// What the script rebuilds, on DHCP, if no VMkernel NIC ends up with an address.
+    pub fallback: Option<Fallback>,
+}
+
+/// The management vmk in its simplest working form: on its port group and vSwitch, with the first active
+/// uplink, its MAC, and DHCP.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fallback {
+    pub vmk: String,
+    pub portgroup: String,
+    pub vswitch: String,
+    /// Index into `nics`.
+    pub uplink: Option<usize>,
+    pub mac: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -439,6 +453,24 @@ impl<'a> Planner<'a, '_> {
             })
             .collect();
 
+        let fallback = vmks.first().map(|vmk| {
+            let vswitch = pgs
+                .iter()
+                .find(|pg| pg.name == vmk.portgroup)
+                .map(|pg| pg.vswitch.clone())
+                .unwrap_or_default();
+            let uplink = vswitches
+                .iter()
+                .find(|vs| vs.name == vswitch)
+                .and_then(|vs| vs.teaming.active.first().or(vs.uplinks.first()).copied());
+            Fallback {
+                vmk: vmk.name.clone(),
+                portgroup: vmk.portgroup.clone(),
+                vswitch,
+                uplink,
+                mac: vmk.mac.clone(),
+            }
+        });
         Plan {
             format_version: FORMAT_VERSION,
             nics: std::mem::take(&mut self.nics),
@@ -450,6 +482,7 @@ impl<'a> Planner<'a, '_> {
                 servers: net.dns.servers.iter().map(IpAddr::to_string).collect(),
                 search: net.dns.search.clone(),
             },
+            fallback,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use maas_esxi::plan::{Dns, Ipv4, Ipv6, Nic, Plan, PortGroup, Teaming, VSwitch, Vmk};
+use maas_esxi::plan::{Dns, Fallback, Ipv4, Ipv6, Nic, Plan, PortGroup, Teaming, VSwitch, Vmk};
 use maas_esxi::render::{script, shell_quote};
 use proptest::prelude::*;
 
@@ -107,6 +107,13 @@ fn plan_named(name: &str) -> Plan {
             servers: vec![],
             search: vec![name.into()],
         },
+        fallback: Some(Fallback {
+            vmk: "vmk0".into(),
+            portgroup: name.into(),
+            vswitch: "vSwitch0".into(),
+            uplink: Some(0),
+            mac: None,
+        }),
     }
 }
 

@@ -106,3 +106,13 @@ is_default() {
 }
 # no_gateway GATEWAY: whether a route-list row is a connected route (no next hop).
 no_gateway() { case "$1" in '' | 0.0.0.0 | :: | '<direct>') return 0 ;; esac; return 1; }
+
+# finish: the summary, and the exit status: 1 if any command failed.
+finish() {
+  if [ "$failures" -gt 0 ]; then
+    say "$failures command(s) failed, $changes change(s) made:$failed"
+    exit 1
+  fi
+  say "network configured: $changes change(s)"
+  exit 0
+}
