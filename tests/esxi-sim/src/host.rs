@@ -293,7 +293,10 @@ impl Host {
             nics,
             routes: vec![],
             // What the installer's DHCP lease wrote to the resolver.
-            dns: Dns { servers: vec!["192.168.122.1".into()], search: vec![] },
+            dns: Dns {
+                servers: vec!["192.168.122.1".into()],
+                search: vec![],
+            },
             ntp: Ntp::default(),
             firewall: Firewall {
                 enabled: true,

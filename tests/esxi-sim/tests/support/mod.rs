@@ -1,0 +1,727 @@
+//! What the end-to-end tests and the call-count report share: fixtures translated by maas-esxi, fresh
+//! simulated hosts carrying their NICs, running a script against a host, checking a host against the config,
+//! and counting the changes a plan needs on a fresh host.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use esxi_sim::host::{Host, Profile};
+use esxi_sim::storage::Storage;
+use esxi_sim::{Sim, Stats};
+use maas_esxi::model::{BondMode, Link, LinkKind, Network};
+use maas_esxi::plan::{Ipv4, Plan};
+use maas_esxi::{Options, check, render};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One network fixture, translated.
+pub struct Case {
+    pub name: String,
+    pub model: Network,
+    pub plan: Plan,
+    pub script: String,
+}
+
+/// Every valid network fixture, in file-name order.
+pub fn cases() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/network"))
+        .expect("fixtures/network exists")
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("UTF-8 name")
+                .to_string();
+            let source = std::fs::read_to_string(path).expect("readable fixture");
+            let model =
+                maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
+            let plan = check(&source, &Options::default())
+                .plan
+                .unwrap_or_else(|| panic!("{name} has no plan"));
+            let script = render::script(&plan);
+            Case {
+                name,
+                model,
+                plan,
+                script,
+            }
+        })
+        .collect()
+}
+
+/// The MACs of a config's physical NICs, in config order: the NIC inventory of the host it is meant for.
+pub fn macs(model: &Network) -> Vec<String> {
+    model
+        .links
+        .iter()
+        .filter(|l| matches!(l.kind, LinkKind::Physical))
+        .filter_map(|l| l.mac.as_ref().map(|m| m.value.as_str().to_string()))
+        .collect()
+}
+
+/// A host as the ESXi 8 installer leaves it, with these NICs.
+pub fn fresh(macs: &[String]) -> Sim {
+    Sim::new(&Profile {
+        major: 8,
+        macs: macs.to_vec(),
+        storage: Storage::default(),
+    })
+}
+
+/// What a script run did.
+pub struct Run {
+    pub sim: Sim,
+    pub status: i32,
+    pub stderr: String,
+    pub log: String,
+}
+
+impl Run {
+    pub fn stats(&self) -> Stats {
+        self.sim.stats()
+    }
+}
+
+/// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own.
+pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
+    let dir = std::env::temp_dir().join(format!("esxi-e2e-{}-{label}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (state, file, log) = (
+        dir.join("host.json"),
+        dir.join("firstboot.sh"),
+        dir.join("maas-esxi.log"),
+    );
+    sim.save(&state).expect("state saved");
+    std::fs::write(&file, script).expect("script written");
+    let out = Command::new(env!("CARGO_BIN_EXE_esxi-sim"))
+        .arg("run")
+        .arg(&state)
+        .arg(&file)
+        .env("MAAS_ESXI_LOG", &log)
+        .output()
+        .expect("esxi-sim runs");
+    let run = Run {
+        sim: Sim::load(&state).expect("state readable"),
+        status: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        log: std::fs::read_to_string(&log).unwrap_or_default(),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
+/// The host's network as JSON, uplinks and adapters named by MAC so hosts with NICs in another order compare.
+pub fn network_view(host: &Host, by_mac: bool) -> serde_json::Value {
+    let nic = |name: &String| -> String {
+        if by_mac {
+            host.nics
+                .iter()
+                .find(|n| &n.name == name)
+                .map_or(name.clone(), |n| n.mac.to_ascii_lowercase())
+        } else {
+            name.clone()
+        }
+    };
+    let nics = |names: &[String]| names.iter().map(nic).collect::<Vec<_>>();
+    // A vSwitch's uplinks are a set; their failover order is in `active` and `standby`.
+    let uplinks = |names: &[String]| {
+        let mut all = nics(names);
+        if by_mac {
+            all.sort();
+        }
+        all
+    };
+    serde_json::json!({
+        "vswitches": host.vswitches.iter().map(|v| serde_json::json!({
+            "name": v.name, "mtu": v.mtu, "uplinks": uplinks(&v.uplinks),
+            "load-balancing": v.failover.load_balancing, "active": nics(&v.failover.active), "standby": nics(&v.failover.standby),
+        })).collect::<Vec<_>>(),
+        "portgroups": host.portgroups.iter().map(|p| serde_json::json!({"name": p.name, "vswitch": p.vswitch, "vlan": p.vlan})).collect::<Vec<_>>(),
+        "vmks": host.vmks.iter().map(|k| serde_json::json!({
+            "name": k.name, "portgroup": k.portgroup, "mac": k.mac, "mtu": k.mtu,
+            "ipv4": match k.ipv4.kind.as_str() { "static" => format!("static {}/{}", k.ipv4.address, k.ipv4.netmask), other => other.to_string() },
+            "ipv6": { "dhcpv6": k.ipv6.dhcpv6, "router-adv": k.ipv6.router_adv,
+                      "addresses": k.ipv6.addresses.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<_>>() },
+            "tags": k.tags,
+        })).collect::<Vec<_>>(),
+        "routes": host.routes.iter().map(|r| format!("ipv{} {}/{} via {}", r.family, r.network, r.prefix, r.gateway)).collect::<Vec<_>>(),
+        "dns": { "servers": host.dns.servers, "search": host.dns.search },
+    })
+}
+
+/// Whether some vmk has an address a peer could reach: DHCP, a static IPv4, or a global IPv6 address.
+pub fn reachable(host: &Host) -> bool {
+    host.vmks.iter().any(|k| {
+        matches!(k.ipv4.kind.as_str(), "dhcp" | "static")
+            || (k.ipv6.enabled
+                && (k.ipv6.dhcpv6 || k.ipv6.router_adv || !k.ipv6.addresses.is_empty()))
+    })
+}
+
+fn find_link<'a>(model: &'a Network, name: &str) -> Option<&'a Link> {
+    model.links.iter().find(|l| l.name.value == name)
+}
+
+/// The bond or bridge a link is a member of.
+fn owner_of<'a>(model: &'a Network, name: &str) -> Option<&'a Link> {
+    model.links.iter().find(|l| match &l.kind {
+        LinkKind::Bond(b) => b.members.iter().any(|m| m.value == name),
+        LinkKind::Bridge(b) => b.members.iter().any(|m| m.value == name),
+        _ => false,
+    })
+}
+
+/// The link whose vSwitch carries `l`: up through VLAN parents and bond or bridge owners.
+fn root_of<'a>(model: &'a Network, mut l: &'a Link) -> &'a Link {
+    for _ in 0..=model.links.len() {
+        let next = match &l.kind {
+            LinkKind::Vlan(v) => find_link(model, &v.parent.value),
+            _ => owner_of(model, &l.name.value),
+        };
+        match next {
+            Some(n) => l = n,
+            None => break,
+        }
+    }
+    l
+}
+
+/// Everything in which `host` differs from what the config asks for (DESIGN.md §4), worked out from the
+/// config's model, not from the plan the script was made from.
+pub fn check_host(model: &Network, host: &Host) -> Vec<String> {
+    let mut problems = Vec::new();
+    let link = |name: &str| find_link(model, name);
+    fn leaves<'a>(model: &'a Network, l: &'a Link, out: &mut Vec<String>) {
+        let members = match &l.kind {
+            LinkKind::Physical => {
+                out.extend(l.mac.as_ref().map(|m| m.value.as_str().to_string()));
+                return;
+            }
+            LinkKind::Bond(b) => &b.members,
+            LinkKind::Bridge(b) => &b.members,
+            LinkKind::Vlan(_) => return,
+        };
+        for m in members {
+            if let Some(ml) = model.links.iter().find(|x| x.name.value == m.value) {
+                leaves(model, ml, out);
+            }
+        }
+    }
+    let mac_of = |vmnic: &String| {
+        host.nics.iter().find(|n| &n.name == vmnic).map_or_else(
+            || format!("unknown {vmnic}"),
+            |n| n.mac.to_ascii_lowercase(),
+        )
+    };
+    let pg_of = |name: &str| host.portgroups.iter().find(|p| p.name == name);
+    let vs_of = |name: &str| host.vswitches.iter().find(|v| v.name == name);
+
+    for l in &model.links {
+        let name = l.name.value.as_str();
+        let r = root_of(model, l);
+        let mut want_uplinks = Vec::new();
+        leaves(model, r, &mut want_uplinks);
+        let needs_pg = l.is_addressed() || matches!(l.kind, LinkKind::Vlan(_));
+        let Some(pg) = pg_of(name) else {
+            if needs_pg {
+                problems.push(format!("{name}: no port group"));
+            }
+            continue;
+        };
+        let vlan = match &l.kind {
+            LinkKind::Vlan(v) => i64::from(v.id.value),
+            _ => 0,
+        };
+        if pg.vlan != vlan {
+            problems.push(format!(
+                "{name}: port group VLAN {} instead of {vlan}",
+                pg.vlan
+            ));
+        }
+        let Some(vs) = vs_of(&pg.vswitch) else {
+            problems.push(format!(
+                "{name}: port group on a missing vSwitch {}",
+                pg.vswitch
+            ));
+            continue;
+        };
+        let got: BTreeSet<String> = vs.uplinks.iter().map(mac_of).collect();
+        let want: BTreeSet<String> = want_uplinks.iter().cloned().collect();
+        if got != want {
+            problems.push(format!(
+                "{name}: vSwitch {} uplinks {got:?} instead of {want:?}",
+                vs.name
+            ));
+        }
+        check_teaming(model, r, vs, &mac_of, &want_uplinks, &mut problems);
+        let want_mtu = |l: &Link| i64::from(l.mtu.as_ref().map_or(1500, |m| m.value).min(9000));
+        let link_mtu = match (&l.mtu, &l.kind) {
+            (None, LinkKind::Vlan(v)) => link(&v.parent.value).map_or(1500, want_mtu),
+            _ => want_mtu(l),
+        };
+        if vs.mtu < link_mtu {
+            problems.push(format!(
+                "{name}: vSwitch {} MTU {} below the link's {link_mtu}",
+                vs.name, vs.mtu
+            ));
+        }
+        if !l.is_addressed() {
+            if let Some(k) = host.vmks.iter().find(|k| k.portgroup == name) {
+                problems.push(format!(
+                    "{name}: has {} though the link has no address",
+                    k.name
+                ));
+            }
+            continue;
+        }
+        // IPv4: DHCP first on the main vmk, then the static addresses; extra ones on `<link>:<n>`.
+        let mut v4: Vec<Option<(Ipv4Addr, u8)>> = Vec::new();
+        if l.dhcp4 {
+            v4.push(None);
+        }
+        v4.extend(l.ipv4.iter().map(|a| Some((a.value.addr, a.value.prefix))));
+        if v4.is_empty() {
+            v4.push(Some((Ipv4Addr::UNSPECIFIED, 0)));
+        }
+        for (i, want) in v4.iter().enumerate() {
+            let pg_name = if i == 0 {
+                name.to_string()
+            } else {
+                format!("{name}:{i}")
+            };
+            let Some(k) = host.vmks.iter().find(|k| k.portgroup == pg_name) else {
+                problems.push(format!("{pg_name}: no vmk"));
+                continue;
+            };
+            if k.mtu != link_mtu {
+                problems.push(format!("{}: MTU {} instead of {link_mtu}", k.name, k.mtu));
+            }
+            if i > 0 && pg_of(&pg_name).is_none_or(|p| p.vswitch != vs.name || p.vlan != vlan) {
+                problems.push(format!("{pg_name}: alias port group not beside {name}"));
+            }
+            let got = match k.ipv4.kind.as_str() {
+                "dhcp" => "dhcp".to_string(),
+                "static" => format!("{}/{}", k.ipv4.address, k.ipv4.netmask),
+                other => other.to_string(),
+            };
+            let expected = match want {
+                None => "dhcp".to_string(),
+                Some((a, _)) if a.is_unspecified() => "none".to_string(),
+                Some((a, p)) => format!(
+                    "{a}/{}",
+                    Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0))
+                ),
+            };
+            if got != expected {
+                problems.push(format!("{}: IPv4 {got} instead of {expected}", k.name));
+            }
+            if i == 0 {
+                if let Some(mac) = &l.mac
+                    && k.mac != mac.value.as_str()
+                    && !host
+                        .vmks
+                        .iter()
+                        .any(|o| o.name != k.name && o.mac == mac.value.as_str())
+                {
+                    problems.push(format!(
+                        "{}: MAC {} instead of the link's {}",
+                        k.name,
+                        k.mac,
+                        mac.value.as_str()
+                    ));
+                }
+                let got6: BTreeSet<(Ipv6Addr, i64)> = k
+                    .ipv6
+                    .addresses
+                    .iter()
+                    .filter_map(|(a, p)| a.parse().ok().map(|a| (a, *p)))
+                    .collect();
+                let want6: BTreeSet<(Ipv6Addr, i64)> = l
+                    .ipv6
+                    .iter()
+                    .map(|a| (a.value.addr, i64::from(a.value.prefix)))
+                    .collect();
+                if got6 != want6 {
+                    problems.push(format!(
+                        "{}: IPv6 addresses {got6:?} instead of {want6:?}",
+                        k.name
+                    ));
+                }
+                if k.ipv6.dhcpv6 != l.dhcp6 || k.ipv6.router_adv != l.accept_ra {
+                    problems.push(format!(
+                        "{}: DHCPv6 {} / router advertisements {} instead of {} / {}",
+                        k.name, k.ipv6.dhcpv6, k.ipv6.router_adv, l.dhcp6, l.accept_ra
+                    ));
+                }
+            }
+        }
+    }
+
+    // Management: exactly one vmk, vmk0, on the gateway's subnet when there is an IPv4 gateway.
+    let tagged: Vec<&str> = host
+        .vmks
+        .iter()
+        .filter(|k| k.tags.iter().any(|t| t == "Management"))
+        .map(|k| k.name.as_str())
+        .collect();
+    if tagged != ["vmk0"] {
+        problems.push(format!(
+            "Management tag on {tagged:?} instead of vmk0 alone"
+        ));
+    }
+    if let (Some(gw), Some(vmk0)) = (&model.gateway4, host.vmks.iter().find(|k| k.name == "vmk0"))
+        && let IpAddr::V4(via) = gw.via.value
+    {
+        let on_subnet = match (
+            vmk0.ipv4.address.parse::<Ipv4Addr>(),
+            vmk0.ipv4.netmask.parse::<Ipv4Addr>(),
+        ) {
+            (Ok(a), Ok(m)) => u32::from(a) & u32::from(m) == u32::from(via) & u32::from(m),
+            _ => false,
+        };
+        let link_of_vmk0 = vmk0.portgroup.split(':').next().unwrap_or_default();
+        if !on_subnet && gw.link.as_deref() != Some(link_of_vmk0) {
+            problems.push(format!(
+                "vmk0 ({}) is not where the IPv4 gateway {via} is",
+                vmk0.portgroup
+            ));
+        }
+    }
+    if let Some(vmk0) = host.vmks.iter().find(|k| k.name == "vmk0") {
+        let mgmt_vs = pg_of(&vmk0.portgroup).map(|p| p.vswitch.clone());
+        match pg_of("VM Network") {
+            Some(p) if Some(&p.vswitch) == mgmt_vs.as_ref() && p.vlan == 0 => {}
+            other => problems.push(format!(
+                "VM Network is {other:?}, not an untagged port group beside vmk0"
+            )),
+        }
+        if host.vmks.iter().any(|k| k.portgroup == "VM Network") {
+            problems.push("a vmk sits on VM Network".into());
+        }
+    }
+    if pg_of("Management Network").is_some() && link("Management Network").is_none() {
+        problems.push("the installer's Management Network port group is still there".into());
+    }
+
+    // Routes: one default per family where the config has a gateway, and the static routes; nothing else.
+    let mut want_routes: BTreeSet<String> = BTreeSet::new();
+    for gw in [&model.gateway4, &model.gateway6].into_iter().flatten() {
+        let family = if gw.via.value.is_ipv4() { 4 } else { 6 };
+        want_routes.insert(format!("ipv{family} default/0 via {}", gw.via.value));
+    }
+    for r in &model.routes {
+        let (family, net, prefix) = match r.to.value {
+            maas_esxi::model::IpNet::V4(n) => (4, n.network().to_string(), n.prefix),
+            maas_esxi::model::IpNet::V6(n) => (6, n.network().to_string(), n.prefix),
+        };
+        if prefix == 0 {
+            continue;
+        }
+        want_routes.insert(format!("ipv{family} {net}/{prefix} via {}", r.via.value));
+    }
+    let got_routes: BTreeSet<String> = host
+        .routes
+        .iter()
+        .map(|r| {
+            format!(
+                "ipv{} {}/{} via {}",
+                r.family, r.network, r.prefix, r.gateway
+            )
+        })
+        .collect();
+    if got_routes != want_routes {
+        problems.push(format!("routes {got_routes:?} instead of {want_routes:?}"));
+    }
+
+    let want_dns: Vec<String> = model.dns.servers.iter().map(IpAddr::to_string).collect();
+    if host.dns.servers != want_dns && !(want_dns.is_empty()) {
+        problems.push(format!(
+            "DNS servers {:?} instead of {want_dns:?}",
+            host.dns.servers
+        ));
+    }
+    if host.dns.search != model.dns.search && !model.dns.search.is_empty() {
+        problems.push(format!(
+            "DNS search {:?} instead of {:?}",
+            host.dns.search, model.dns.search
+        ));
+    }
+    problems
+}
+
+fn check_teaming(
+    model: &Network,
+    root: &Link,
+    vs: &esxi_sim::host::VSwitch,
+    mac_of: &dyn Fn(&String) -> String,
+    leaves: &[String],
+    problems: &mut Vec<String>,
+) {
+    let bond = match &root.kind {
+        LinkKind::Bond(b) => Some((root, b)),
+        LinkKind::Bridge(br) if br.members.len() == 1 => model
+            .links
+            .iter()
+            .find(|l| l.name.value == br.members[0].value)
+            .and_then(|l| match &l.kind {
+                LinkKind::Bond(b) => Some((l, b)),
+                _ => None,
+            }),
+        _ => None,
+    };
+    let active: Vec<String> = vs.failover.active.iter().map(mac_of).collect();
+    let standby: Vec<String> = vs.failover.standby.iter().map(mac_of).collect();
+    let all: BTreeSet<&String> = leaves.iter().collect();
+    let (lb, want_active, want_standby): (&str, Vec<String>, Vec<String>) = match bond {
+        Some((bond_link, b)) if b.mode.value == BondMode::ActiveBackup => {
+            let primary_mac = b
+                .primary
+                .as_ref()
+                .and_then(|p| model.links.iter().find(|l| l.name.value == p.value))
+                .and_then(|l| l.mac.as_ref().map(|m| m.value.as_str().to_string()))
+                .or_else(|| {
+                    bond_link
+                        .mac
+                        .as_ref()
+                        .map(|m| m.value.as_str().to_string())
+                        .filter(|m| leaves.contains(m))
+                })
+                .or_else(|| leaves.first().cloned())
+                .unwrap_or_default();
+            let others = leaves
+                .iter()
+                .filter(|m| **m != primary_mac)
+                .cloned()
+                .collect();
+            ("explicit", vec![primary_mac], others)
+        }
+        Some((_, b)) => {
+            let lb = match b.mode.value {
+                BondMode::Lacp => "iphash",
+                BondMode::BalanceXor => match b.hash_policy.as_ref().map(|h| h.value.as_str()) {
+                    None | Some("layer2") => "srcmac",
+                    Some(_) => "iphash",
+                },
+                _ => "srcport",
+            };
+            (lb, leaves.to_vec(), vec![])
+        }
+        None => ("srcport", leaves.to_vec(), vec![]),
+    };
+    if vs.failover.load_balancing != lb {
+        problems.push(format!(
+            "{}: load balancing {} instead of {lb}",
+            vs.name, vs.failover.load_balancing
+        ));
+    }
+    let order_matters = lb == "explicit";
+    let same = |got: &[String], want: &[String]| {
+        if order_matters {
+            got == want
+        } else {
+            got.iter().collect::<BTreeSet<_>>() == want.iter().collect::<BTreeSet<_>>()
+        }
+    };
+    if !same(&active, &want_active) || !same(&standby, &want_standby) {
+        problems.push(format!(
+            "{}: active {active:?} standby {standby:?} instead of {want_active:?} / {want_standby:?} (uplinks {all:?})",
+            vs.name
+        ));
+    }
+}
+
+/// The number of changes that take a fresh host to the plan: what a minimal script must do, counted from the
+/// host's state and the plan alone.
+pub fn required_changes(host: &Host, plan: &Plan) -> usize {
+    let vmnic = |i: usize| {
+        let mac = &plan.nics[i].mac;
+        host.nics
+            .iter()
+            .find(|n| n.mac.eq_ignore_ascii_case(mac))
+            .map(|n| n.name.clone())
+    };
+    let mut n = 0;
+    let kept = |name: &str| {
+        let want = plan.vmks.iter().find(|v| v.name == name);
+        let have = host.vmks.iter().find(|k| k.name == name);
+        match (want, have) {
+            (Some(w), Some(h)) => {
+                w.portgroup == h.portgroup
+                    && w.mac
+                        .as_ref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&h.mac))
+            }
+            _ => false,
+        }
+    };
+    let wanted_vs: BTreeSet<&str> = plan.vswitches.iter().map(|v| v.name.as_str()).collect();
+    // Clean-up.
+    n += host.vmks.iter().filter(|k| !kept(&k.name)).count();
+    n += host
+        .portgroups
+        .iter()
+        .filter(|p| wanted_vs.contains(p.vswitch.as_str()))
+        .filter(|p| {
+            !plan
+                .portgroups
+                .iter()
+                .any(|w| w.name == p.name && w.vswitch == p.vswitch)
+        })
+        .count();
+    n += host
+        .vswitches
+        .iter()
+        .filter(|v| !wanted_vs.contains(v.name.as_str()))
+        .count();
+    for vs in &plan.vswitches {
+        let want_up: Vec<String> = vs.uplinks.iter().filter_map(|&i| vmnic(i)).collect();
+        let mut active = match host.vswitches.iter().find(|v| v.name == vs.name) {
+            Some(have) => {
+                n += usize::from(have.mtu != i64::from(vs.mtu));
+                let stale: Vec<&String> = have
+                    .uplinks
+                    .iter()
+                    .filter(|u| !want_up.contains(u))
+                    .collect();
+                n += stale.len();
+                n += want_up.iter().filter(|u| !have.uplinks.contains(u)).count();
+                let mut active: Vec<String> = have
+                    .failover
+                    .active
+                    .iter()
+                    .filter(|u| want_up.contains(u))
+                    .cloned()
+                    .collect();
+                active.extend(
+                    want_up
+                        .iter()
+                        .filter(|u| !have.uplinks.contains(u))
+                        .cloned(),
+                );
+                active
+            }
+            None => {
+                n += 1 + usize::from(vs.mtu != 1500) + want_up.len();
+                want_up.clone()
+            }
+        };
+        let want_active: Vec<String> = vs.teaming.active.iter().filter_map(|&i| vmnic(i)).collect();
+        let want_standby: Vec<String> = vs
+            .teaming
+            .standby
+            .iter()
+            .filter_map(|&i| vmnic(i))
+            .collect();
+        if !want_active.is_empty() {
+            active.retain(|u| !want_standby.contains(u));
+            let lb_default = vs.teaming.load_balancing == "portid";
+            if !lb_default || active != want_active || !want_standby.is_empty() {
+                n += 1;
+            }
+        }
+    }
+    for pg in &plan.portgroups {
+        match host
+            .portgroups
+            .iter()
+            .find(|p| p.name == pg.name && p.vswitch == pg.vswitch)
+        {
+            Some(have) => n += usize::from(have.vlan != i64::from(pg.vlan)),
+            None => n += 1 + usize::from(pg.vlan != 0),
+        }
+    }
+    for vmk in &plan.vmks {
+        let have = host
+            .vmks
+            .iter()
+            .find(|k| k.name == vmk.name)
+            .filter(|_| kept(&vmk.name));
+        let (kind, addr, mask, d6, ra, addrs, tags) = match have {
+            Some(h) => {
+                n += usize::from(h.mtu != i64::from(vmk.mtu));
+                (
+                    h.ipv4.kind.clone(),
+                    h.ipv4.address.clone(),
+                    h.ipv4.netmask.clone(),
+                    h.ipv6.dhcpv6,
+                    h.ipv6.router_adv,
+                    h.ipv6.addresses.clone(),
+                    h.tags.clone(),
+                )
+            }
+            None => {
+                n += 1;
+                (
+                    "none".into(),
+                    String::new(),
+                    String::new(),
+                    false,
+                    false,
+                    vec![],
+                    vec![],
+                )
+            }
+        };
+        n += usize::from(match &vmk.ipv4 {
+            Ipv4::None => kind != "none",
+            Ipv4::Dhcp => kind != "dhcp",
+            Ipv4::Static {
+                address, netmask, ..
+            } => kind != "static" || &addr != address || &mask != netmask,
+        });
+        n += usize::from(d6 != vmk.ipv6.dhcpv6 || ra != vmk.ipv6.router_adv);
+        let want6: Vec<String> = vmk
+            .ipv6
+            .addresses
+            .iter()
+            .map(|a| format!("{}/{}", a.address, a.prefix))
+            .collect();
+        let have6: Vec<String> = addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+        n += want6.iter().filter(|a| !have6.contains(a)).count()
+            + have6.iter().filter(|a| !want6.contains(a)).count();
+        let tagged = tags.iter().any(|t| t == "Management");
+        n += usize::from(tagged != vmk.management);
+    }
+    n += plan.routes.len();
+    if !plan.dns.servers.is_empty() {
+        n += host
+            .dns
+            .servers
+            .iter()
+            .filter(|s| !plan.dns.servers.contains(s))
+            .count();
+        n += plan
+            .dns
+            .servers
+            .iter()
+            .filter(|s| !host.dns.servers.contains(s))
+            .count();
+    }
+    if !plan.dns.search.is_empty() {
+        n += host
+            .dns
+            .search
+            .iter()
+            .filter(|s| !plan.dns.search.contains(s))
+            .count();
+        n += plan
+            .dns
+            .search
+            .iter()
+            .filter(|s| !host.dns.search.contains(s))
+            .count();
+    }
+    n
+}
