@@ -33,7 +33,18 @@ enum Cmd {
         /// A physical NIC's MAC address, vmnic0 first; repeat for more NICs.
         #[arg(long = "nic", required = true)]
         nics: Vec<String>,
-        /// A disk (see the storage module for the syntax); repeat for more disks.
+        /// A disk, repeat for more: KIND,SIZE[,KEY=VALUE|FLAG]... with KIND sata, sas, nvme or virtual
+        /// and SIZE such as 500G, 500GB or 976773168s.
+        ///
+        /// Keys: model= and serial= (required but for virtual), vendor=, rev=, wwn= (names the disk
+        /// naa.<wwn>), eui= (nvme: names it t10.NVMe____<model><EUI's last 8 bytes reversed>), id= (the
+        /// name outright), layout=none|gpt|msdos|esxi7|esxi67 (the table found on the disk; esxi7 and
+        /// esxi67 are the installer's with their volumes mounted), image=SIZE (the table was written by
+        /// an image that small: fixGpt needed), system=SIZE and bootbank=SIZE (esxi7 sizes),
+        /// vmfs=LABEL (a mounted datastore on partition 1). Flags: boot, ssd, 512e. The storage module's
+        /// documentation has the details. For example:
+        ///
+        /// 'nvme,976773168s,model=WD_BLACK SN770 500GB,serial=22123A800123,eui=e8238fa6bf530001001b448b4b7d387b,layout=esxi7,image=32G,boot'
         #[arg(long = "disk")]
         disks: Vec<String>,
     },

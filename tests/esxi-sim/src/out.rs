@@ -14,6 +14,8 @@ pub enum Value {
     Int(i64),
     Bool(bool),
     List(Vec<String>),
+    /// A number with its unit (`476940 MiB`): right-aligned like a number, a string in machine formats.
+    Quantity(i64, &'static str),
 }
 
 impl Value {
@@ -27,11 +29,12 @@ impl Value {
             Value::Int(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::List(items) => items.join(", "),
+            Value::Quantity(n, unit) => format!("{n} {unit}"),
         }
     }
 
     fn right_aligned(&self) -> bool {
-        matches!(self, Value::Int(_) | Value::Bool(_))
+        matches!(self, Value::Int(_) | Value::Bool(_) | Value::Quantity(..))
     }
 }
 
@@ -82,6 +85,9 @@ pub enum Output {
     Table(Vec<Record>),
     /// Structures printed as blocks headed by their first field (`vswitch standard list`).
     Blocks(Vec<Record>),
+    /// Structures printed as blocks headed by their first field, which the block does not repeat
+    /// (`storage core device list`); the machine formats keep the field.
+    KeyedBlocks(Vec<Record>),
     /// One structure printed as indented `Title: value` lines (`system version get`).
     Single(Record),
     /// Plain text, printed as is in every format.
@@ -115,11 +121,18 @@ pub fn render(output: &Output, formatter: Formatter) -> String {
         (Output::Empty, _) => String::new(),
         (Output::Text(text), _) => text.clone(),
         (Output::Table(rows), Formatter::Human) => human_table(rows),
-        (Output::Blocks(rows), Formatter::Human) => human_blocks(rows),
+        (Output::Blocks(rows), Formatter::Human) => human_blocks(rows, false),
+        (Output::KeyedBlocks(rows), Formatter::Human) => human_blocks(rows, true),
         (Output::Single(record), Formatter::Human) => human_fields(record, "   "),
-        (Output::Table(rows) | Output::Blocks(rows), Formatter::Csv) => csv(rows),
+        (
+            Output::Table(rows) | Output::Blocks(rows) | Output::KeyedBlocks(rows),
+            Formatter::Csv,
+        ) => csv(rows),
         (Output::Single(record), Formatter::Csv) => csv(std::slice::from_ref(record)),
-        (Output::Table(rows) | Output::Blocks(rows), Formatter::Xml) => {
+        (
+            Output::Table(rows) | Output::Blocks(rows) | Output::KeyedBlocks(rows),
+            Formatter::Xml,
+        ) => {
             let mut body = String::from("   <list type=\"structure\">\n");
             for row in rows {
                 xml_structure(&mut body, row, "      ");
@@ -132,9 +145,10 @@ pub fn render(output: &Output, formatter: Formatter) -> String {
             xml_structure(&mut body, record, "   ");
             xml_document(&body)
         }
-        (Output::Table(rows) | Output::Blocks(rows), Formatter::KeyValue) => {
-            rows.iter().map(keyvalue).collect::<Vec<_>>().join("\n")
-        }
+        (
+            Output::Table(rows) | Output::Blocks(rows) | Output::KeyedBlocks(rows),
+            Formatter::KeyValue,
+        ) => rows.iter().map(keyvalue).collect::<Vec<_>>().join("\n"),
         (Output::Single(record), Formatter::KeyValue) => keyvalue(record),
     }
 }
@@ -218,11 +232,16 @@ fn human_fields(record: &Record, indent: &str) -> String {
     out
 }
 
-fn human_blocks(rows: &[Record]) -> String {
+/// Blocks headed by each structure's first field; `keyed` leaves that field out of the block.
+fn human_blocks(rows: &[Record], keyed: bool) -> String {
     rows.iter()
         .map(|r| {
             let head = r.fields.first().map(|(_, v)| v.human()).unwrap_or_default();
-            format!("{head}\n{}", human_fields(r, "   "))
+            let body = Record {
+                type_name: r.type_name,
+                fields: r.fields[usize::from(keyed).min(r.fields.len())..].to_vec(),
+            };
+            format!("{head}\n{}", human_fields(&body, "   "))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -277,6 +296,9 @@ fn xml_value(out: &mut String, value: &Value, indent: &str) {
         Value::Str(s) => {
             let _ = writeln!(out, "{indent}<string>{}</string>", xml_escape(s));
         }
+        Value::Quantity(..) => {
+            let _ = writeln!(out, "{indent}<string>{}</string>", value.human());
+        }
         Value::Int(n) => {
             let _ = writeln!(out, "{indent}<integer>{n}</integer>");
         }
@@ -316,6 +338,9 @@ fn keyvalue(record: &Record) -> String {
         match value {
             Value::Str(s) => {
                 let _ = writeln!(out, "{k}.string={s}");
+            }
+            Value::Quantity(..) => {
+                let _ = writeln!(out, "{k}.string={}", value.human());
             }
             Value::Int(n) => {
                 let _ = writeln!(out, "{k}.integer={n}");
@@ -407,5 +432,34 @@ vmnic1  Down             0  a4:bf:01:4e:37:15  1500  Intel(R) Ethernet Controlle
         let xml = render(&Output::Single(vs), Formatter::Xml);
         assert!(xml.contains("<field name=\"BeaconRequiredBy\">\n         <list type=\"string\">\n         </list>"), "{xml}");
         assert!(xml.contains("<string>VM Network</string>"));
+    }
+
+    #[test]
+    fn quantities_align_right_and_keyed_blocks_drop_their_head_field() {
+        let rows: Vec<Record> = [("naa.5000c5008c8b0f7f", 1_907_729), ("eui.01", 476_940)]
+            .into_iter()
+            .map(|(d, mib)| {
+                Record::new("DeviceCapacity")
+                    .field("Device", Value::str(d))
+                    .field("Size", Value::Quantity(mib, "MiB"))
+            })
+            .collect();
+        assert_eq!(
+            render(&Output::Table(rows.clone()), Formatter::Human),
+            "\
+Device                       Size
+--------------------  -----------
+naa.5000c5008c8b0f7f  1907729 MiB
+eui.01                 476940 MiB
+"
+        );
+        assert_eq!(
+            render(&Output::KeyedBlocks(rows.clone()), Formatter::Human),
+            "naa.5000c5008c8b0f7f\n   Size: 1907729 MiB\n\neui.01\n   Size: 476940 MiB\n"
+        );
+        assert_eq!(
+            render(&Output::KeyedBlocks(rows), Formatter::Csv),
+            "Device,Size,\nnaa.5000c5008c8b0f7f,1907729 MiB,\neui.01,476940 MiB,\n"
+        );
     }
 }
