@@ -37,25 +37,14 @@ fn for_cases(f: impl Fn(&Case) -> Vec<String> + Sync) -> Vec<String> {
         "expected the network fixtures, found {}",
         all.len()
     );
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunks: Vec<&[Case]> = all.chunks(all.len().div_ceil(threads)).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| {
-                s.spawn(|| {
-                    chunk
-                        .iter()
-                        .flat_map(|c| f(c).into_iter().map(|p| format!("{}: {p}", c.name)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("no panic in a worker"))
-            .collect()
+    par_map(&all, |c| {
+        f(c).into_iter()
+            .map(|p| format!("{}: {p}", c.name))
+            .collect::<Vec<_>>()
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[test]
@@ -155,64 +144,112 @@ fn nic_order_and_mac_case_do_not_matter() {
     });
 }
 
+/// How many fixtures each kind of command is made to fail in: enough to meet it in different contexts
+/// (a bond, a VLAN, IPv6, DHCP …) without running every fixture once per kind.
+const FIXTURES_PER_KIND: usize = 3;
+
+/// Runs `f` on every item on all cores.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let size = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("no panic in a worker"))
+            .collect()
+    })
+}
+
 #[test]
 fn one_failed_command_of_each_kind_is_reported_and_leaves_the_host_reachable() {
-    each_case(|case| {
-        let macs = macs(&case.model);
-        let clean = run(&fresh(&macs), &case.script, &format!("{}-clean", case.name));
-        let kinds: BTreeSet<String> = clean.sim.calls.iter().map(|c| c.kind.clone()).collect();
-        let last_kind = clean
+    let all = cases();
+    // The kinds of command each fixture's script runs, and the kind of its last call.
+    let clean: Vec<(BTreeSet<String>, String)> = par_map(&all, |case| {
+        let run = run(
+            &fresh(&macs(&case.model)),
+            &case.script,
+            &format!("{}-clean", case.name),
+        );
+        let kinds = run.sim.calls.iter().map(|c| c.kind.clone()).collect();
+        (
+            kinds,
+            run.sim
+                .calls
+                .last()
+                .map(|c| c.kind.clone())
+                .unwrap_or_default(),
+        )
+    });
+    let kinds: BTreeSet<&String> = clean.iter().flat_map(|(k, _)| k).collect();
+    // Each kind fails in a few fixtures that run it, spread so that every fixture takes its share.
+    let mut load = vec![0usize; all.len()];
+    let mut jobs: Vec<(usize, String)> = Vec::new();
+    for kind in kinds {
+        let mut users: Vec<usize> = (0..all.len())
+            .filter(|&i| clean[i].0.contains(kind))
+            .collect();
+        users.sort_by_key(|&i| (load[i], i));
+        for &i in users.iter().take(FIXTURES_PER_KIND) {
+            load[i] += 1;
+            jobs.push((i, kind.clone()));
+        }
+    }
+    let problems: Vec<String> = par_map(&jobs, |(i, kind)| {
+        let case = &all[*i];
+        let last_kind = &clean[*i].1;
+        let mut host = fresh(&macs(&case.model));
+        host.faults.push(esxi_sim::Fault {
+            matching: Some(kind.clone()),
+            message: "Sysinfo error: Busy (injected fault)".into(),
+            ..esxi_sim::Fault::default()
+        });
+        let label = format!("{}-fault-{}", case.name, kind.replace(' ', "-"));
+        let faulty = run(&host, &case.script, &label);
+        let mut problems = Vec::new();
+        let Some(failed_at) = faulty.sim.calls.iter().position(|c| !c.ok) else {
+            return vec![format!("{}: {kind}: the fault did not fire", case.name)];
+        };
+        if faulty.status == 0 {
+            problems.push("the script exited 0 after a failed command".to_string());
+        }
+        if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
+            problems.push(format!("the failure is not reported:\n{}", faulty.stderr));
+        }
+        if !reachable(&faulty.sim.host) {
+            problems.push("no vmk has an address afterwards".into());
+        }
+        if kind == "esxcli network nic list" {
+            if faulty.stats().mutating != 0 {
+                problems.push("changed the host without knowing its NICs".into());
+            }
+        } else if !faulty
             .sim
             .calls
-            .last()
-            .map(|c| c.kind.clone())
-            .unwrap_or_default();
-        let mut problems = Vec::new();
-        for (i, kind) in kinds.iter().enumerate() {
-            let mut host = fresh(&macs);
-            host.faults.push(esxi_sim::Fault {
-                matching: Some(kind.clone()),
-                message: "Sysinfo error: Busy (injected fault)".into(),
-                ..esxi_sim::Fault::default()
-            });
-            let faulty = run(&host, &case.script, &format!("{}-fault{i}", case.name));
-            let failed_at = faulty.sim.calls.iter().position(|c| !c.ok);
-            if failed_at.is_none() {
-                problems.push(format!("{kind}: the fault did not fire"));
-                continue;
-            }
-            if faulty.status == 0 {
-                problems.push(format!(
-                    "{kind}: the script exited 0 after a failed command"
-                ));
-            }
-            if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
-                problems.push(format!(
-                    "{kind}: the failure is not reported:\n{}",
-                    faulty.stderr
-                ));
-            }
-            if !reachable(&faulty.sim.host) {
-                problems.push(format!("{kind}: no vmk has an address afterwards"));
-            }
-            let finished = faulty
-                .sim
-                .calls
-                .iter()
-                .skip(failed_at.unwrap_or(0) + 1)
-                .any(|c| c.kind == last_kind);
-            if kind == "esxcli network nic list" {
-                if faulty.stats().mutating != 0 {
-                    problems.push(format!("{kind}: changed the host without knowing its NICs"));
-                }
-            } else if !finished {
-                problems.push(format!(
-                    "{kind}: the script stopped at the failure instead of carrying on"
-                ));
-            }
+            .iter()
+            .skip(failed_at + 1)
+            .any(|c| &c.kind == last_kind)
+        {
+            problems.push("the script stopped at the failure instead of carrying on".into());
         }
         problems
-    });
+            .into_iter()
+            .map(|p| format!("{}: {kind}: {p}", case.name))
+            .collect()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(jobs.len() >= 20, "only {} fault runs", jobs.len());
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 /// The checker is not a rubber stamp: an unconfigured host fails it for every fixture, and each kind of damage
