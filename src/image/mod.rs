@@ -6,6 +6,7 @@
 pub mod build;
 pub mod finalize;
 pub mod kickstart;
+pub mod rejected;
 
 /// `maas-esxi image …`
 #[derive(clap::Subcommand, Debug)]
