@@ -7,6 +7,7 @@ pub mod build;
 pub mod finalize;
 pub mod kickstart;
 pub mod rejected;
+pub mod usb;
 
 /// `maas-esxi image …`
 #[derive(clap::Subcommand, Debug)]
