@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod finalize;
+pub mod iso;
 pub mod kickstart;
 pub mod rejected;
 pub mod usb;
