@@ -1,9 +1,11 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run and the netplan oracle.
+//! a short fuzz run, the netplan oracle, and the image builder's kickstart and boot media.
 
 mod cli;
 mod fixtures;
 mod fuzz;
+mod kickstart;
+mod media;
 mod netplan;
 mod quoting;
 
