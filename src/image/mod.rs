@@ -5,7 +5,11 @@
 
 pub mod build;
 pub mod finalize;
+pub mod keymap;
 pub mod kickstart;
+pub mod qemu;
+pub mod qmp;
+pub mod units;
 
 /// `maas-esxi image …`
 #[derive(clap::Subcommand, Debug)]
