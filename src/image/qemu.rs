@@ -197,6 +197,22 @@ impl Drop for Process {
     }
 }
 
+/// The argv as one line per argument, for people and snapshots.
+pub fn display_argv(program: &OsStr, argv: &[OsString]) -> String {
+    let mut out = program.to_string_lossy().into_owned();
+    for arg in argv {
+        let arg = arg.to_string_lossy();
+        if arg.starts_with('-') {
+            out.push_str(" \\\n  ");
+        } else {
+            out.push(' ');
+        }
+        out.push_str(&arg);
+    }
+    out.push('\n');
+    out
+}
+
 /// Builds an argument list fluently.
 #[derive(Default)]
 struct Argv(Vec<OsString>);
@@ -223,22 +239,6 @@ fn option(prefix: &str, path: &Path) -> OsString {
         }
     }
     OsString::from_vec(bytes)
-}
-
-/// The argv as one line per argument, for people and snapshots.
-pub fn display_argv(program: &OsStr, argv: &[OsString]) -> String {
-    let mut out = program.to_string_lossy().into_owned();
-    for arg in argv {
-        let arg = arg.to_string_lossy();
-        if arg.starts_with('-') {
-            out.push_str(" \\\n  ");
-        } else {
-            out.push(' ');
-        }
-        out.push_str(&arg);
-    }
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run and the netplan oracle.
+//! a short fuzz run, the netplan oracle and the QEMU driver.
 
 mod cli;
 mod fixtures;
 mod fuzz;
 mod netplan;
+mod qemu;
 mod quoting;
 
 use std::path::{Path, PathBuf};
