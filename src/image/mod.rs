@@ -4,10 +4,17 @@
 //! the curtin hook into partition 1 and compresses the disk. Unlike the translator, this module does IO.
 
 pub mod build;
+pub mod driver;
 pub mod finalize;
 pub mod iso;
+pub mod keymap;
 pub mod kickstart;
+pub mod preflight;
+pub mod progress;
+pub mod qemu;
+pub mod qmp;
 pub mod rejected;
+pub mod units;
 pub mod usb;
 
 /// `maas-esxi image …`

@@ -1,5 +1,5 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run, the netplan oracle, and the image builder's kickstart and boot media.
+//! a short fuzz run, the netplan oracle, the image builder's kickstart and boot media, and the QEMU driver.
 
 mod cli;
 mod fixtures;
@@ -7,6 +7,7 @@ mod fuzz;
 mod kickstart;
 mod media;
 mod netplan;
+mod qemu;
 mod quoting;
 
 use std::path::{Path, PathBuf};
