@@ -18,6 +18,7 @@ use super::preflight::{self, AccelChoice, Host, Ready};
 use super::progress::{self, Progress};
 use super::qemu::{Accel, Firmware, Machine};
 use super::units::{self, Size};
+use super::{finalize, iso, kickstart, usb};
 use crate::render::shell_quote;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -57,6 +58,12 @@ pub struct Args {
     /// How fast boot options are typed (not an option: the default suits ESXi's boot prompt).
     #[arg(skip)]
     pub keys: KeyTiming,
+    /// The root password of the image, and the rest of the kickstart.
+    #[command(flatten)]
+    pub kickstart: kickstart::Options,
+    /// The maas-esxi binary to put into the image for the curtin hook (default: this executable).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
 }
 
 /// How the boot options reach the installer.
@@ -70,8 +77,7 @@ pub enum BootMethod {
 
 /// The installer's boot options: the kickstart on the USB stick and the installer's log console on COM1
 /// (the serial log), plus the two that let ESXi install in a VM onto a 32 GiB disk.
-pub const BOOT_OPTIONS: &str = "ks=usb:/KS.CFG cpuUniformityHardCheckPanic=FALSE systemMediaSize=min \
-                                com1_Port=0x3f8 tty2Port=com1";
+pub use super::kickstart::BOOT_OPTIONS;
 
 /// The kickstart and ISO formats the build needs.
 pub trait Media {
@@ -106,7 +112,8 @@ pub struct Built {
 /// Runs `image build`: the build, then the upload command on stdout.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let mut progress = Progress::stderr();
-    let built = build(args, &Steps, &Steps, &Host::current(), &mut progress)?;
+    let steps = Steps { args };
+    let built = build(args, &steps, &steps, &Host::current(), &mut progress)?;
     println!("{}", upload_command(&built.esxi_version, &built.out));
     Ok(0)
 }
@@ -217,30 +224,39 @@ pub fn failure(end: &End, serial: &str, timeout: Duration) -> Option<String> {
     Some(text)
 }
 
-/// The media and finalize steps as `run` uses them. The kickstart, USB, ISO and finalize modules provide
-/// them; until those are linked in, the build stops with an error before QEMU starts.
+/// The media and finalize steps as `run` uses them: the kickstart, USB, ISO and finalize modules.
 #[derive(Debug)]
-struct Steps;
+struct Steps<'a> {
+    args: &'a Args,
+}
 
-impl Media for Steps {
-    fn esxi_version(&self, _iso: &Path) -> anyhow::Result<String> {
-        bail!(
-            "reading the installer's version needs the ISO module, which this build does not have"
-        )
+impl Media for Steps<'_> {
+    fn esxi_version(&self, iso: &Path) -> anyhow::Result<String> {
+        let info = iso::inspect(iso)?;
+        Ok(info.version.map_or(info.volume_id, |v| v.name))
     }
 
-    fn write_kickstart_usb(&self, _usb: &Path) -> anyhow::Result<()> {
-        bail!("writing the kickstart needs the USB module, which this build does not have")
+    fn write_kickstart_usb(&self, usb: &Path) -> anyhow::Result<()> {
+        let ks = kickstart::render(&self.args.kickstart)?;
+        usb::write_kickstart_image(usb, ks.as_bytes())
     }
 
-    fn patch_iso(&self, _iso: &Path, _copy: &Path, _options: &str) -> anyhow::Result<Patch> {
-        bail!("patching the ISO needs the ISO module, which this build does not have")
+    fn patch_iso(&self, iso: &Path, copy: &Path, options: &str) -> anyhow::Result<Patch> {
+        Ok(match iso::patch_boot_options(iso, copy, options)? {
+            iso::Patched::InPlace(_) => Patch::Patched,
+            iso::Patched::NotPossible(reason) => Patch::NotPatched(reason),
+        })
     }
 }
 
-impl Finalize for Steps {
-    fn finalize(&self, _raw: &Path, _out: &Path) -> anyhow::Result<()> {
-        bail!("finalizing needs the finalize module, which this build does not have")
+impl Finalize for Steps<'_> {
+    fn finalize(&self, raw: &Path, out: &Path) -> anyhow::Result<()> {
+        finalize::run(&finalize::Args {
+            raw: raw.to_path_buf(),
+            out: out.to_path_buf(),
+            binary: self.args.binary.clone(),
+        })?;
+        Ok(())
     }
 }
 

@@ -13,10 +13,14 @@ use std::time::Duration;
 use maas_esxi::image::build::{self, Args, BootMethod, Finalize, Media, Patch};
 use maas_esxi::image::driver::{self, End, KeyTiming, Phase, Step};
 use maas_esxi::image::keymap::Key;
+use maas_esxi::image::kickstart;
 use maas_esxi::image::preflight::{self, AccelChoice, Host};
 use maas_esxi::image::progress::Progress;
 use maas_esxi::image::qemu::{self, Accel, Firmware, Machine};
 use maas_esxi::image::units::Size;
+
+/// A SHA-512 crypt hash for builds that get as far as the kickstart (`openssl passwd -6`).
+const ROOT_HASH: &str = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
 
 /// The echo guest. Real-mode code, position independent (only relative jumps), as SeaBIOS runs a boot
 /// image at 07C0:0000.
@@ -379,6 +383,8 @@ fn build_args(lab: &Lab, timeout: Duration) -> Args {
         accel: AccelChoice::Tcg,
         boot_method: BootMethod::Iso,
         keys: FAST_KEYS,
+        kickstart: kickstart::Options::default(),
+        binary: None,
     }
 }
 
@@ -556,6 +562,8 @@ fn cli_preflight_failure_exits_3() {
         "tcg",
         "--out",
         "esxi.dd.gz",
+        "--root-password-hash",
+        ROOT_HASH,
     ];
     let out = cli(&lab, &args);
     snapshot("cli-image-build-preflight", transcript(&args, &out));
