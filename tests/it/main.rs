@@ -1,7 +1,8 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run and the netplan oracle.
+//! a short fuzz run, the netplan oracle and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+mod finalize;
 mod fixtures;
 mod fuzz;
 mod netplan;

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, mpsc};
 
@@ -80,21 +81,24 @@ pub fn compress(
             *in_flight -= 1;
             stream.write_ready(queue, &mut done)
         };
-        for extent in Extents::new(input, len) {
-            match extent? {
-                Extent::Hole(n) => queue.push_back(Item::Zeros(n)),
-                Extent::Data { start, end } => {
-                    for (start, end) in chunks(start, end) {
-                        while in_flight >= limit {
-                            receive(&mut queue, &mut in_flight)?;
-                        }
-                        job_tx.send(Job { seq, start, end }).map_err(|_| {
-                            io::Error::other("internal error, this is a bug: no compression worker")
-                        })?;
-                        queue.push_back(Item::Chunk(seq));
-                        seq += 1;
-                        in_flight += 1;
+        for piece in Pieces::new(input, len) {
+            match piece? {
+                Segment::Zeros(n) => queue.push_back(Item::Zeros(n)),
+                Segment::Data(range) => {
+                    while in_flight >= limit {
+                        receive(&mut queue, &mut in_flight)?;
                     }
+                    let job = Job {
+                        seq,
+                        start: range.start,
+                        end: range.end,
+                    };
+                    job_tx.send(job).map_err(|_| {
+                        io::Error::other("internal error, this is a bug: no compression worker")
+                    })?;
+                    queue.push_back(Item::Chunk(seq));
+                    seq += 1;
+                    in_flight += 1;
                 }
             }
         }
@@ -107,7 +111,7 @@ pub fn compress(
     stream.finish()
 }
 
-/// Data is deflated in chunks of this size (aligned to multiples of it in the input).
+/// Data is deflated in chunks of at most this size, within windows aligned to multiples of it.
 const CHUNK: u64 = 4 << 20;
 /// Inside a chunk, aligned blocks of this size that hold only zeros are encoded as zero runs.
 const BLOCK: u64 = 64 << 10;
@@ -123,17 +127,8 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
 const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
 static ZERO_BLOCK: [u8; BLOCK as usize] = [0; BLOCK as usize];
 
-/// A span of the input as the file system reports it.
-#[derive(Debug, PartialEq, Eq)]
-enum Extent {
-    /// This many bytes of hole.
-    Hole(u64),
-    /// Allocated bytes `start..end`.
-    Data { start: u64, end: u64 },
-}
-
-/// The input's holes and data in order, found with `SEEK_DATA`/`SEEK_HOLE`. A file system without them
-/// reports the whole file as data.
+/// The input's allocated ranges in order, found with `SEEK_DATA`/`SEEK_HOLE`; what lies between them are
+/// holes. A file system without them reports the whole file as data.
 struct Extents<'a> {
     file: &'a File,
     pos: u64,
@@ -153,57 +148,143 @@ impl<'a> Extents<'a> {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn next_range(&self) -> io::Result<Range<u64>> {
+        let Some(start) = self.seek(rustix::fs::SeekFrom::Data(self.pos))? else {
+            return Ok(self.pos..self.len);
+        };
+        if start >= self.len {
+            return Ok(self.len..self.len);
+        }
+        let end = self
+            .seek(rustix::fs::SeekFrom::Hole(start))?
+            .unwrap_or(self.len);
+        if end <= start {
+            return Err(io::Error::other(format!(
+                "the file system reported neither data nor a hole at offset {start}"
+            )));
+        }
+        Ok(start..end)
+    }
 }
 
 impl Iterator for Extents<'_> {
-    type Item = io::Result<Extent>;
+    type Item = io::Result<Range<u64>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.len {
             return None;
         }
-        let start = self.pos;
-        let extent = (|| {
-            let Some(data) = self.seek(rustix::fs::SeekFrom::Data(start))? else {
-                return Ok(Extent::Data {
-                    start,
-                    end: self.len,
-                });
-            };
-            if data > start {
-                return Ok(Extent::Hole(data - start));
+        match self.next_range() {
+            Ok(range) if range.is_empty() => {
+                self.pos = self.len;
+                None
             }
-            let end = self
-                .seek(rustix::fs::SeekFrom::Hole(start))?
-                .unwrap_or(self.len);
-            if end <= start {
-                return Err(io::Error::other(format!(
-                    "the file system reported no data and no hole at offset {start}"
-                )));
+            Ok(range) => {
+                self.pos = range.end;
+                Some(Ok(range))
             }
-            Ok(Extent::Data { start, end })
-        })();
-        match &extent {
-            Ok(Extent::Hole(n)) => self.pos += n,
-            Ok(Extent::Data { end, .. }) => self.pos = *end,
-            Err(_) => self.pos = self.len,
+            Err(e) => {
+                self.pos = self.len;
+                Some(Err(e))
+            }
         }
-        Some(extent)
     }
 }
 
-/// `start..end` cut at multiples of [`CHUNK`].
-fn chunks(start: u64, end: u64) -> impl Iterator<Item = (u64, u64)> {
-    let mut pos = start;
-    std::iter::from_fn(move || {
-        if pos >= end {
-            return None;
+/// A piece of the output, in input order.
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    /// This many zeros (holes).
+    Zeros(u64),
+    /// Input to read and deflate.
+    Data(Range<u64>),
+}
+
+/// Cuts the input into [`Segment`]s: all the data within one [`CHUNK`]-aligned window of the input, from
+/// its first allocated byte to its last, is one `Data` segment (small holes inside are read as zeros);
+/// everything else is `Zeros`. So the number of segments is bounded by the size, whatever the file's
+/// fragmentation.
+struct Pieces<'a> {
+    extents: Extents<'a>,
+    len: u64,
+    /// The window's data so far, not yet emitted.
+    pending: Option<Range<u64>>,
+    /// The end of what was emitted.
+    emitted: u64,
+    ready: VecDeque<Segment>,
+    done: bool,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(file: &'a File, len: u64) -> Self {
+        Pieces {
+            extents: Extents::new(file, len),
+            len,
+            pending: None,
+            emitted: 0,
+            ready: VecDeque::new(),
+            done: false,
         }
-        let next = ((pos / CHUNK + 1) * CHUNK).min(end);
-        let chunk = (pos, next);
-        pos = next;
-        Some(chunk)
-    })
+    }
+
+    fn add(&mut self, data: Range<u64>) {
+        let mut pos = data.start;
+        while pos < data.end {
+            let window = pos / CHUNK;
+            let end = ((window + 1) * CHUNK).min(data.end);
+            match &mut self.pending {
+                Some(pending) if pending.start / CHUNK == window => pending.end = end,
+                _ => {
+                    self.flush();
+                    self.pending = Some(pos..end);
+                }
+            }
+            pos = end;
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(data) = self.pending.take() {
+            self.zeros_until(data.start);
+            self.emitted = data.end;
+            self.ready.push_back(Segment::Data(data));
+        }
+    }
+
+    fn zeros_until(&mut self, at: u64) {
+        if at > self.emitted {
+            self.ready.push_back(Segment::Zeros(at - self.emitted));
+            self.emitted = at;
+        }
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = io::Result<Segment>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(segment) = self.ready.pop_front() {
+                return Some(Ok(segment));
+            }
+            if self.done {
+                return None;
+            }
+            match self.extents.next() {
+                Some(Ok(data)) => self.add(data),
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.flush();
+                    self.zeros_until(self.len);
+                    self.done = true;
+                }
+            }
+        }
+    }
 }
 
 /// One data chunk to deflate, `start..end` of the input, number `seq` in output order.
@@ -615,6 +696,47 @@ mod tests {
         let file = sparse_file(0, &[(0, &vec![0; 2 * CHUNK as usize + 3])]);
         let summary = check_round_trip(file.as_file());
         assert_eq!(summary.deflated_bytes, 0);
+    }
+
+    #[test]
+    fn segments_tile_the_file_with_at_most_one_data_segment_per_window() {
+        // Many small extents in the first window, one extent across the second and third, a hole at the end.
+        let mut parts: Vec<(u64, Vec<u8>)> =
+            (0..50).map(|i| (i * (64 << 10), text(1000))).collect();
+        parts.push((2 * CHUNK - 5000, noise(10_000, 5)));
+        let parts: Vec<(u64, &[u8])> = parts.iter().map(|(at, b)| (*at, &b[..])).collect();
+        let len = 5 * CHUNK + 7;
+        let file = sparse_file(len, &parts);
+        let segments: Vec<Segment> = Pieces::new(file.as_file(), len)
+            .collect::<io::Result<_>>()
+            .expect("segments");
+        let mut pos = 0;
+        let mut windows = Vec::new();
+        for segment in &segments {
+            match segment {
+                Segment::Zeros(n) => pos += n,
+                Segment::Data(range) => {
+                    assert_eq!(range.start, pos, "segments are contiguous: {segments:?}");
+                    assert_eq!(
+                        range.start / CHUNK,
+                        (range.end - 1) / CHUNK,
+                        "one window: {range:?}"
+                    );
+                    windows.push(range.start / CHUNK);
+                    pos = range.end;
+                }
+            }
+        }
+        assert_eq!(pos, len, "segments cover the file: {segments:?}");
+        windows.dedup();
+        assert_eq!(
+            windows.len(),
+            segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Data(_)))
+                .count()
+        );
+        check_round_trip(file.as_file());
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl Options {
     }
 }
 
-/// What [`finalize`] did; its `Display` is the summary for people.
+/// What [`finalize`] did; its `Display` is the summary for people (without the warnings, which
+/// [`finalize`] prints as it finds them).
 #[derive(Clone, Debug)]
 pub struct Report {
     pub raw: PathBuf,
@@ -80,15 +81,13 @@ pub struct Report {
     pub deflated_bytes: u64,
     pub out_bytes: u64,
     pub threads: NonZeroUsize,
-    /// Things that may make the image fail at deployment, such as a dynamically linked binary.
+    /// Things that may make the image fail at deployment, such as a dynamically linked binary; already
+    /// printed on stderr.
     pub warnings: Vec<String>,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for warning in &self.warnings {
-            writeln!(f, "warning: {warning}")?;
-        }
         writeln!(
             f,
             "wrote {dir}/{HOOK} and {dir}/{BINARY} ({}, from {}) into partition 1 of {} ({}, {} free of {} before, {} after)",
@@ -138,7 +137,10 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
     };
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
-    let warnings = binary_warning(&binary, &binary_path).into_iter().collect();
+    let warnings: Vec<String> = binary_warning(&binary, &binary_path).into_iter().collect();
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
 
     let mut disk = OpenOptions::new()
         .read(true)
