@@ -30,7 +30,6 @@ pub struct NewFile<'a> {
 pub struct Written {
     /// `FAT12`, `FAT16` or `FAT32`.
     pub fat_type: &'static str,
-    pub cluster_size: u64,
     /// Free bytes before writing, not counting files of an earlier run that were replaced.
     pub free_before: u64,
     pub free_after: u64,
@@ -85,7 +84,6 @@ pub fn write_files<D: Read + Write + Seek>(
     volume.flush().with_context(|| format!("writing {name}"))?;
     Ok(Written {
         fat_type,
-        cluster_size,
         free_before,
         free_after,
     })
@@ -127,14 +125,14 @@ fn make_room<T: fatfs::ReadWriteSeek>(
             .sum::<u64>();
     if needed > free + reclaimed {
         bail!(
-            "not enough space in {name}: {DIR}/ needs {} but {} {} free (ESXi 6.x has a 4 MB partition 1, 7.0 and \
-             later 100 MB; see the README for the small static build of maas-esxi)",
+            "not enough space in {name}: {DIR}/ needs {} but only {} are free{} (ESXi 6.x has a 4 MB partition 1, \
+             7.0 and later 100 MB; see the README for the small static build of maas-esxi)",
             super::size(needed * cluster_size),
             super::size((free + reclaimed) * cluster_size),
             if reclaimed > 0 {
-                "are (with the earlier files)"
+                ", counting the files it replaces"
             } else {
-                "are"
+                ""
             },
         );
     }
@@ -267,14 +265,28 @@ fn is_long_name(entry: &[u8; ENTRY]) -> bool {
     entry[0] != DELETED && entry[0] != 0 && entry[11] & 0x3f == ATTR_LONG_NAME
 }
 
-fn first_cluster(entry: &[u8; ENTRY]) -> u32 {
-    u32::from(u16::from_le_bytes([entry[20], entry[21]])) << 16
-        | u32::from(u16::from_le_bytes([entry[26], entry[27]]))
+/// The first cluster an entry points at; the high half is only meaningful on FAT32.
+fn first_cluster(entry: &[u8; ENTRY], fat32: bool) -> u32 {
+    let high = if fat32 {
+        u32::from(u16::from_le_bytes([entry[20], entry[21]]))
+    } else {
+        0
+    };
+    high << 16 | u32::from(u16::from_le_bytes([entry[26], entry[27]]))
 }
 
 fn set_first_cluster(entry: &mut [u8; ENTRY], cluster: u32) {
     entry[20..22].copy_from_slice(&((cluster >> 16) as u16).to_le_bytes());
     entry[26..28].copy_from_slice(&(cluster as u16).to_le_bytes());
+}
+
+/// Where the root directory is.
+#[derive(Debug)]
+enum Root {
+    /// FAT12/16: a fixed region after the FATs.
+    Region(Range<u64>),
+    /// FAT32: a cluster chain from this cluster.
+    Chain(u32),
 }
 
 /// Where things are on a FAT volume, from its boot sector (which `fatfs` has validated before).
@@ -283,9 +295,7 @@ struct Geometry {
     cluster_size: u64,
     /// Byte offset of the first FAT.
     fat_start: u64,
-    /// FAT12/16: the fixed root directory region. FAT32: empty, the root is the chain from `root_cluster`.
-    root_region: Range<u64>,
-    root_cluster: u32,
+    root: Root,
     /// Byte offset of cluster 2.
     data_start: u64,
     clusters: u32,
@@ -330,12 +340,11 @@ impl Geometry {
         Ok(Geometry {
             cluster_size,
             fat_start: reserved * bytes_per_sector,
-            root_region: if fat32 {
-                root_start..root_start
+            root: if fat32 {
+                Root::Chain(u32_at(44) as u32)
             } else {
-                root_start..root_start + root_len
+                Root::Region(root_start..root_start + root_len)
             },
-            root_cluster: if fat32 { u32_at(44) as u32 } else { 0 },
             data_start,
             clusters,
         })
@@ -363,11 +372,12 @@ impl Geometry {
 
     /// The byte ranges of the root directory.
     fn root_ranges<S: Read + Seek>(&self, volume: &mut S) -> anyhow::Result<Vec<Range<u64>>> {
-        if self.root_cluster == 0 {
-            return Ok(vec![self.root_region.clone()]);
-        }
+        let first = match &self.root {
+            Root::Region(range) => return Ok(vec![range.clone()]),
+            Root::Chain(first) => *first,
+        };
         let mut ranges = Vec::new();
-        let mut cluster = Some(self.root_cluster);
+        let mut cluster = Some(first);
         while let Some(c) = cluster {
             if ranges.len() > self.clusters as usize {
                 bail!("the root directory's cluster chain loops");
@@ -394,7 +404,9 @@ impl Geometry {
                 match entry[0] {
                     0 => bail!("the root directory has no {DIR}/"),
                     DELETED => continue,
-                    _ if is_directory(entry, short_name) => return Ok(first_cluster(entry)),
+                    _ if is_directory(entry, short_name) => {
+                        return Ok(first_cluster(entry, matches!(self.root, Root::Chain(_))));
+                    }
                     _ => {}
                 }
             }
@@ -465,6 +477,10 @@ mod tests {
 
     fn check_dot_entries(volume: &mut Cursor<Vec<u8>>) {
         let (cluster, entries) = head(volume);
+        let fat32 = matches!(
+            Geometry::read(volume).expect("geometry").root,
+            Root::Chain(_)
+        );
         assert!(
             is_directory(&entries[0], DOT),
             "slot 0 is `.`: {:?}",
@@ -475,8 +491,8 @@ mod tests {
             "slot 1 is `..`: {:?}",
             entries[1]
         );
-        assert_eq!(first_cluster(&entries[0]), cluster);
-        assert_eq!(first_cluster(&entries[1]), 0);
+        assert_eq!(first_cluster(&entries[0], fat32), cluster);
+        assert_eq!(first_cluster(&entries[1], fat32), 0);
     }
 
     #[test]

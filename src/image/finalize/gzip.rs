@@ -34,7 +34,8 @@ pub struct Summary {
 
 /// Compresses the whole of `input` into `output` as one gzip member, on `threads` workers.
 ///
-/// At most two chunks per thread are in flight, so memory stays bounded whatever the input's size.
+/// At most two chunks per thread are in flight (read, deflated or waiting to be written), so memory stays
+/// bounded whatever the input's size.
 /// `progress` is called with the number of input bytes done so far and the input's length.
 pub fn compress(
     input: &File,
@@ -69,24 +70,25 @@ pub fn compress(
         }
         drop(piece_tx);
 
+        // Chunks sent to the workers and not yet written: at most `limit`, counting finished ones that
+        // wait for an earlier chunk, so memory stays bounded.
+        let mut pending = 0;
         let mut queue = VecDeque::new();
         let mut done = BTreeMap::new();
-        let mut in_flight = 0;
         let mut seq = 0;
-        let mut receive = |queue: &mut VecDeque<Item>, in_flight: &mut usize| -> io::Result<()> {
+        let mut receive = |queue: &mut VecDeque<Item>| -> io::Result<usize> {
             let (n, piece) = piece_rx.recv().map_err(|_| {
                 io::Error::other("internal error, this is a bug: a compression worker stopped")
             })?;
             done.insert(n, piece?);
-            *in_flight -= 1;
             stream.write_ready(queue, &mut done)
         };
         for piece in Pieces::new(input, len) {
             match piece? {
                 Segment::Zeros(n) => queue.push_back(Item::Zeros(n)),
                 Segment::Data(range) => {
-                    while in_flight >= limit {
-                        receive(&mut queue, &mut in_flight)?;
+                    while pending >= limit {
+                        pending -= receive(&mut queue)?;
                     }
                     let job = Job {
                         seq,
@@ -98,15 +100,17 @@ pub fn compress(
                     })?;
                     queue.push_back(Item::Chunk(seq));
                     seq += 1;
-                    in_flight += 1;
+                    pending += 1;
                 }
             }
         }
         drop(job_tx);
-        while in_flight > 0 {
-            receive(&mut queue, &mut in_flight)?;
+        while pending > 0 {
+            pending -= receive(&mut queue)?;
         }
-        stream.write_ready(&mut queue, &mut BTreeMap::new())
+        stream
+            .write_ready(&mut queue, &mut BTreeMap::new())
+            .map(drop)
     })?;
     stream.finish()
 }
@@ -317,31 +321,33 @@ fn worker(
     zeros: &ZeroRuns,
 ) {
     let mut deflater = Compress::new(Compression::new(LEVEL), false);
+    let mut buf = Vec::new();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let piece = deflate_chunk(input, &job, &mut deflater, zeros);
+        let piece = deflate_chunk(input, &job, &mut buf, &mut deflater, zeros);
         if pieces.send((job.seq, piece)).is_err() {
             return;
         }
     }
 }
 
-/// Reads one chunk and the window before it, and deflates its non-zero runs with their preceding window
-/// as dictionary; zero runs become zero fragments.
+/// Reads one chunk and the window before it into `buf`, and deflates its non-zero runs with their
+/// preceding window as dictionary; zero runs become zero fragments.
 fn deflate_chunk(
     input: &File,
     job: &Job,
+    buf: &mut Vec<u8>,
     deflater: &mut Compress,
     zeros: &ZeroRuns,
 ) -> io::Result<Piece> {
     let window = job.start.min(WINDOW) as usize;
     let len = (job.end - job.start) as usize;
-    let mut buf = vec![0; window + len];
-    input.read_exact_at(&mut buf, job.start - window as u64)?;
+    buf.resize(window + len, 0);
+    input.read_exact_at(buf, job.start - window as u64)?;
     let mut crc = Hasher::new();
     crc.update(&buf[window..]);
     let mut deflate = Vec::with_capacity(len / 2);
@@ -477,12 +483,14 @@ struct Stream<'a, 'p> {
 }
 
 impl Stream<'_, '_> {
-    /// Writes the queue's items from the front for as long as they are ready.
+    /// Writes the queue's items from the front for as long as they are ready; returns how many chunks
+    /// it wrote.
     fn write_ready(
         &mut self,
         queue: &mut VecDeque<Item>,
         done: &mut BTreeMap<u64, Piece>,
-    ) -> io::Result<()> {
+    ) -> io::Result<usize> {
+        let mut chunks = 0;
         while let Some(item) = queue.front() {
             let (bytes, zero_bytes) = match item {
                 Item::Zeros(n) => {
@@ -492,6 +500,7 @@ impl Stream<'_, '_> {
                 }
                 Item::Chunk(seq) => {
                     let Some(piece) = done.remove(seq) else { break };
+                    chunks += 1;
                     self.out.write_all(&piece.deflate)?;
                     self.crc.combine(&piece.crc);
                     (piece.crc.total_len(), piece.zero_bytes)
@@ -503,7 +512,7 @@ impl Stream<'_, '_> {
             let done_bytes = self.summary.zero_bytes + self.summary.deflated_bytes;
             (self.progress)(done_bytes, self.summary.input_bytes);
         }
-        Ok(())
+        Ok(chunks)
     }
 
     /// Ends the deflate stream and writes the gzip trailer.

@@ -135,6 +135,16 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("finding the running executable")?,
     };
+    let binary_len = std::fs::metadata(&binary_path)
+        .with_context(|| format!("reading {}", binary_path.display()))?
+        .len();
+    if binary_len > u64::from(u32::MAX) {
+        bail!(
+            "{} is {}, more than a FAT file can hold",
+            binary_path.display(),
+            size(binary_len)
+        );
+    }
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
     let warnings: Vec<String> = binary_warning(&binary, &binary_path).into_iter().collect();
@@ -228,16 +238,17 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
     })
 }
 
-/// The names of the hook and the binary inside `curtin/`.
-const HOOK: &str = "curtin-hooks";
-const BINARY: &str = "maas-esxi";
-
-/// curtin runs `curtin/curtin-hooks` with a plain exec, its environment carrying `CONFIG`,
-/// `TARGET_MOUNT_POINT` and the rest; the wrapper hands all of it to the binary next to it.
-const HOOK_SCRIPT: &str = r#"#!/bin/sh
+/// What finalize writes as `curtin/curtin-hooks`. curtin runs it with a plain exec, its environment
+/// carrying `CONFIG`, `TARGET_MOUNT_POINT` and the rest; the wrapper hands all of it and its arguments to
+/// the binary next to it.
+pub const HOOK_SCRIPT: &str = r#"#!/bin/sh
 # Run by curtin after it wrote the image; the work is done by the maas-esxi binary next to this file.
 exec "$(dirname -- "$0")/maas-esxi" curtin-hook "$@"
 "#;
+
+/// The names of the hook and the binary inside `curtin/`.
+const HOOK: &str = "curtin-hooks";
+const BINARY: &str = "maas-esxi";
 
 /// Why `bytes` might not run as `curtin/maas-esxi` in the MAAS ephemeral environment (Linux x86-64),
 /// if it looks so: not an x86-64 ELF file, or linked dynamically.
@@ -343,5 +354,50 @@ impl Progress {
         } else {
             writeln!(stderr, "{line}")
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An x86-64 ELF header with `types` as its program headers' types.
+    fn elf(types: &[u32]) -> Vec<u8> {
+        let mut bytes = vec![0; 64 + 56 * types.len()];
+        bytes[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        bytes[18..20].copy_from_slice(&62u16.to_le_bytes());
+        bytes[32..40].copy_from_slice(&64u64.to_le_bytes());
+        bytes[54..56].copy_from_slice(&56u16.to_le_bytes());
+        bytes[56..58].copy_from_slice(&(types.len() as u16).to_le_bytes());
+        for (i, t) in types.iter().enumerate() {
+            bytes[64 + 56 * i..68 + 56 * i].copy_from_slice(&t.to_le_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn binary_warnings() {
+        let path = Path::new("b");
+        assert_eq!(binary_warning(&elf(&[6, 1, 1]), path), None);
+        let dynamic = binary_warning(&elf(&[6, PT_INTERP, 1]), path).expect("dynamic");
+        assert!(dynamic.starts_with("b is dynamically linked"), "{dynamic}");
+        assert_eq!(
+            binary_warning(b"#!/bin/sh\n", path).as_deref(),
+            Some("b is not an x86-64 ELF executable")
+        );
+        let mut truncated = elf(&[PT_INTERP]);
+        truncated.truncate(66);
+        assert_eq!(
+            binary_warning(&truncated, path),
+            None,
+            "headers past the end are not read"
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(87), "87 B");
+        assert_eq!(size(3 << 20), "3.0 MiB");
+        assert_eq!(size(32 << 30), "32.0 GiB");
     }
 }
