@@ -251,11 +251,10 @@ impl Media for Steps<'_> {
 
 impl Finalize for Steps<'_> {
     fn finalize(&self, raw: &Path, out: &Path) -> anyhow::Result<()> {
-        finalize::run(&finalize::Args {
-            raw: raw.to_path_buf(),
-            out: out.to_path_buf(),
-            binary: self.args.binary.clone(),
-        })?;
+        let mut options = finalize::Options::new(raw, out);
+        options.binary = self.args.binary.clone();
+        let report = finalize::finalize(&options)?;
+        eprint!("{report}");
         Ok(())
     }
 }

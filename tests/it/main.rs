@@ -1,7 +1,9 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run, the netplan oracle, the image builder's kickstart and boot media, and the QEMU driver.
+//! a short fuzz run, the netplan oracle, the image builder's kickstart and boot media, the QEMU driver,
+//! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+mod finalize;
 mod fixtures;
 mod fuzz;
 mod kickstart;
