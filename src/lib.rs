@@ -5,6 +5,7 @@
 //! (→ script or JSON). IO happens only in the binary.
 
 pub mod diag;
+pub mod image;
 pub mod input;
 pub mod model;
 pub mod normalize;

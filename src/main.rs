@@ -46,6 +46,11 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Build the MAAS image from an ESXi installer ISO, or finalize a raw disk.
+    Image {
+        #[command(subcommand)]
+        command: maas_esxi::image::Command,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
             format,
             common,
         } => validate(configs, *format, &common.options()),
+        Command::Image { command } => maas_esxi::image::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

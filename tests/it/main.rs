@@ -1,10 +1,15 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run and the netplan oracle.
+//! a short fuzz run, the netplan oracle, the image builder's kickstart and boot media, the QEMU driver,
+//! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+mod finalize;
 mod fixtures;
 mod fuzz;
+mod kickstart;
+mod media;
 mod netplan;
+mod qemu;
 mod quoting;
 
 use std::path::{Path, PathBuf};
