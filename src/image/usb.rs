@@ -87,10 +87,12 @@ fn write_image(path: &Path, ks_cfg: &[u8]) -> anyhow::Result<()> {
 
 /// Timestamps for the files: 1980-01-01 00:00, the first valid FAT date, so the image does not depend on
 /// the clock.
+/// The FAT clock every file we write is dated by: 1980-01-01, the epoch of FAT dates, so the same inputs
+/// give the same image bytes.
 #[derive(Debug)]
-struct DosEpoch;
+pub(crate) struct DosEpoch;
 
-static DOS_EPOCH: DosEpoch = DosEpoch;
+pub(crate) static DOS_EPOCH: DosEpoch = DosEpoch;
 
 impl fatfs::TimeProvider for DosEpoch {
     fn get_current_date(&self) -> fatfs::Date {

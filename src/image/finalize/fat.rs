@@ -169,32 +169,7 @@ fn copy_files<T: fatfs::ReadWriteSeek>(
 /// Mount options: every entry is stamped 1980-01-01 00:00, the first valid FAT date, so the same inputs
 /// give the same image bytes.
 fn options() -> fatfs::FsOptions {
-    fatfs::FsOptions::new().time_provider(&FixedTime)
-}
-
-#[derive(Debug)]
-struct FixedTime;
-
-impl fatfs::TimeProvider for FixedTime {
-    fn get_current_date(&self) -> fatfs::Date {
-        fatfs::Date {
-            year: 1980,
-            month: 1,
-            day: 1,
-        }
-    }
-
-    fn get_current_date_time(&self) -> fatfs::DateTime {
-        fatfs::DateTime {
-            date: self.get_current_date(),
-            time: fatfs::Time {
-                hour: 0,
-                min: 0,
-                sec: 0,
-                millis: 0,
-            },
-        }
-    }
+    fatfs::FsOptions::new().time_provider(&crate::image::usb::DOS_EPOCH)
 }
 
 /// The entry of `dir` named `name` (case-insensitive, as FAT names are), if any.
