@@ -25,19 +25,10 @@ WARMUP=3
 RUNS=20
 out_dir=$repo/target/bench/translate
 
-section() {
-    printf '\n==> %s\n' "$*" >&2
-}
+# shellcheck source=benches/common.sh
+source "$repo/benches/common.sh"
 
-echo "reproduce: (cd $repo && benches/translate.sh)"
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    git diff --quiet HEAD -- || rev="$rev (work tree differs)"
-else
-    rev="no commit yet"
-fi
-echo "revision:  $rev"
-echo "cpu:       $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || uname -m), $(nproc) threads"
-echo "rustc:     $(rustc --version)"
+header "(cd $repo && benches/translate.sh)"
 
 section "tools"
 if ! python3 -c 'import yaml' 2>/dev/null; then

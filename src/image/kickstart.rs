@@ -9,12 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use minijinja::syntax::SyntaxConfig;
-use minijinja::value::ValueKind;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, context};
+use minijinja::{Environment, context};
 
 use crate::image::rejected::Rejected;
-use crate::render::shell_quote;
 
 /// The kernel options that make the installer run the KS.CFG from the kickstart USB image unattended:
 /// the kickstart location, no PSOD on CPUs that differ (virtual ones do), small system partitions so the
@@ -275,28 +272,9 @@ fn read_password_file(path: &Path) -> anyhow::Result<String> {
 
 const KS_CFG: &str = include_str!("templates/ks.cfg.j2");
 
-/// The template environment: strict undefined, trimmed blocks, and every printed string single-quoted.
+/// The shell-quoting template environment of `render`, with the kickstart template.
 fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .expect("the default delimiters are valid");
-    env.set_syntax(syntax);
-    env.set_formatter(|out, _state, value| match value.kind() {
-        ValueKind::String => out
-            .write_str(&shell_quote(value.as_str().unwrap_or_default()))
-            .map_err(Error::from),
-        other => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "internal error, this is a bug: the kickstart template printed a {other} value"
-            ),
-        )),
-    });
+    let mut env = crate::render::shell_environment();
     // The template is part of the binary; failing to load it is a bug caught by every kickstart test.
     env.add_template("ks.cfg", KS_CFG)
         .expect("the kickstart template parses");

@@ -25,7 +25,9 @@ pub fn shell_quote(s: &str) -> String {
     out
 }
 
-fn environment() -> Environment<'static> {
+/// A template environment for shell-like text: strict undefined, trimmed blocks, and a formatter that
+/// single-quotes every string, prints booleans and numbers as they are, and refuses any other value.
+pub(crate) fn shell_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let syntax = SyntaxConfig::builder()
@@ -49,6 +51,11 @@ fn environment() -> Environment<'static> {
         };
         out.write_str(&text).map_err(Error::from)
     });
+    env
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = shell_environment();
     // Both templates are part of the binary; failing to load them is a bug caught by every test.
     env.add_template("prelude.sh", PRELUDE)
         .expect("the prelude template parses");

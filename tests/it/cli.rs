@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use crate::root;
+use crate::{root, snapshot};
 
 fn maas_esxi(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_maas-esxi"));
@@ -33,23 +33,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Exit code, stdout and stderr together, as one snapshot.
 fn transcript(args: &[&str], stdin: Option<&str>) -> String {
-    let out = maas_esxi(args, stdin);
-    format!(
-        "args: {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
-}
-
-fn snapshot(name: &str, value: String) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(root().join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s.bind(|| insta::assert_snapshot!(name, value));
+    crate::transcript(args, &maas_esxi(args, stdin))
 }
 
 #[test]

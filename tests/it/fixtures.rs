@@ -4,13 +4,6 @@ use maas_esxi::{Options, check, diag, render};
 
 use crate::{display, fixture_files};
 
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(crate::root().join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
 /// Checks one fixture: its file name, the outcome, and the diagnostics as the CLI prints them.
 fn run(path: &std::path::Path) -> (String, maas_esxi::Outcome, String) {
     let name = path
@@ -37,7 +30,7 @@ fn valid_fixtures_translate() {
         let plan = outcome
             .plan
             .unwrap_or_else(|| panic!("{name} was rejected:\n{diagnostics}"));
-        settings().bind(|| {
+        crate::snapshot_settings().bind(|| {
             insta::assert_snapshot!(format!("{name}.plan"), render::json(&plan));
             insta::assert_snapshot!(format!("{name}.script"), render::script(&plan));
             insta::assert_snapshot!(format!("{name}.diagnostics"), diagnostics);
@@ -71,7 +64,8 @@ fn invalid_fixtures_are_rejected_with_positions() {
             rendered.contains(&format!("--> {}:", display(&path))),
             "{name}: no file:line:col\n{rendered}"
         );
-        settings().bind(|| insta::assert_snapshot!(format!("{name}.diagnostics"), rendered));
+        crate::snapshot_settings()
+            .bind(|| insta::assert_snapshot!(format!("{name}.diagnostics"), rendered));
     }
 }
 

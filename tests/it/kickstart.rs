@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use maas_esxi::image::kickstart::{self, Options, Secret, check_password};
 use proptest::prelude::*;
 
-use crate::root;
+use crate::{root, snapshot};
 
 /// A SHA-512 crypt hash as `openssl passwd -6 -salt maasesxi 'Example-pw1'` prints it.
 const HASH: &str = "$6$maasesxi$oGoQ93st54vgk6O.UHj1hVnL7hr9iagZ/X7kElV.hwZkamqR1vPkLy2ggki6Kk3J5Egi77KFlrog9LVdmVQl.0";
@@ -26,23 +26,7 @@ fn maas_esxi(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn transcript(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = maas_esxi(args, env);
-    format!(
-        "args: {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn snapshot(name: &str, value: String) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(root().join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s.bind(|| insta::assert_snapshot!(name, value));
+    crate::transcript(args, &maas_esxi(args, env))
 }
 
 #[test]

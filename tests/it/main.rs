@@ -37,3 +37,29 @@ pub fn display(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// insta settings for the repository's `snapshots/` directory, with snapshots named as given.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// Asserts a text snapshot in `snapshots/`.
+pub fn snapshot(name: &str, value: String) {
+    snapshot_settings().bind(|| insta::assert_snapshot!(name, value));
+}
+
+/// A command's arguments, exit code, stdout and stderr together, as one snapshot.
+pub fn transcript(args: &[&str], out: &std::process::Output) -> String {
+    format!(
+        "args: {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string()),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -14,6 +14,8 @@ use maas_esxi::image::build::{self, Args, BootMethod, Finalize, Media, Patch};
 use maas_esxi::image::driver::{self, End, KeyTiming, Phase, Step};
 use maas_esxi::image::keymap::Key;
 use maas_esxi::image::kickstart;
+
+use crate::{snapshot, transcript};
 use maas_esxi::image::preflight::{self, AccelChoice, Host};
 use maas_esxi::image::progress::Progress;
 use maas_esxi::image::qemu::{self, Accel, Firmware, Machine};
@@ -334,13 +336,6 @@ fn argv_bios_and_uefi() {
     snapshot("qemu-argv-uefi", qemu::display_argv(&program, &uefi.argv()));
 }
 
-fn snapshot(name: &str, value: String) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(crate::root().join("snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s.bind(|| insta::assert_snapshot!(name, value));
-}
-
 /// Stand-in media: the version is fixed, the USB stick is empty, and the ISO cannot be patched, so the
 /// build types the boot options. The "ISO" is the echo guest's CD.
 struct TestMedia;
@@ -534,18 +529,6 @@ fn cli(lab: &Lab, args: &[&str]) -> Output {
         .env("PATH", lab.path("empty-bin"))
         .output()
         .expect("maas-esxi runs")
-}
-
-fn transcript(args: &[&str], out: &Output) -> String {
-    format!(
-        "args: {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        out.status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
