@@ -14,6 +14,9 @@ use maas_esxi::{Options, check, plan, render};
 const EXIT_REJECTED: u8 = 1;
 const EXIT_IO: u8 = 3;
 
+/// The version of `validate --format json`'s shape (the plan has its own, `plan::FORMAT_VERSION`).
+const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "maas-esxi",
@@ -194,7 +197,8 @@ fn validate(paths: &[PathBuf], format: ValidateFormat, options: &Options) -> any
         }
     }
     if let ValidateFormat::Json = format {
-        let doc = serde_json::json!({ "format-version": plan::FORMAT_VERSION, "files": reports });
+        let doc =
+            serde_json::json!({ "format-version": DIAGNOSTICS_FORMAT_VERSION, "files": reports });
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).context("serializing diagnostics")?

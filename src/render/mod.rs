@@ -8,6 +8,7 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use crate::plan::Plan;
 
 const PRELUDE: &str = include_str!("templates/prelude.sh");
+const NETWORK: &str = include_str!("templates/network.sh.j2");
 const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
 
 /// Quotes `s` as one POSIX sh word: single quotes, with each `'` written as `'\''`.
@@ -56,9 +57,11 @@ pub(crate) fn shell_environment() -> Environment<'static> {
 
 fn environment() -> Environment<'static> {
     let mut env = shell_environment();
-    // Both templates are part of the binary; failing to load them is a bug caught by every test.
+    // The templates are part of the binary; failing to load them is a bug caught by every test.
     env.add_template("prelude.sh", PRELUDE)
         .expect("the prelude template parses");
+    env.add_template("network.sh.j2", NETWORK)
+        .expect("the network template parses");
     env.add_template("firstboot.sh", FIRSTBOOT)
         .expect("the first-boot template parses");
     env

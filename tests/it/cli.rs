@@ -99,8 +99,11 @@ fn json_plan_carries_its_format_version() {
     );
     assert_eq!(out.status.code(), Some(0));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    assert_eq!(plan["format-version"], 1);
-    assert_eq!(plan["vswitches"][0]["teaming"]["load_balancing"], "iphash");
+    assert_eq!(plan["format-version"], 2);
+    assert_eq!(
+        plan["network"]["vswitches"][0]["teaming"]["load-balancing"],
+        "iphash"
+    );
 }
 
 #[test]

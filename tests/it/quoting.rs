@@ -2,7 +2,9 @@
 
 use std::process::Command;
 
-use maas_esxi::plan::{Dns, Fallback, Ipv4, Ipv6, Nic, Plan, PortGroup, Teaming, VSwitch, Vmk};
+use maas_esxi::plan::{
+    Dns, Fallback, Ipv4, Ipv6, Network, Nic, Plan, PortGroup, Teaming, VSwitch, Vmk,
+};
 use maas_esxi::render::{script, shell_quote};
 use proptest::prelude::*;
 
@@ -67,53 +69,55 @@ proptest! {
 
 fn plan_named(name: &str) -> Plan {
     Plan {
-        format_version: 1,
-        nics: vec![Nic {
-            mac: "52:54:00:00:00:01".into(),
-            link: name.into(),
-        }],
-        vswitches: vec![VSwitch {
-            name: "vSwitch0".into(),
-            link: name.into(),
-            mtu: 1500,
-            uplinks: vec![0],
-            teaming: Teaming {
-                load_balancing: "portid",
-                active: vec![0],
-                standby: vec![],
+        format_version: maas_esxi::plan::FORMAT_VERSION,
+        network: Network {
+            nics: vec![Nic {
+                mac: "52:54:00:00:00:01".into(),
+                link: name.into(),
+            }],
+            vswitches: vec![VSwitch {
+                name: "vSwitch0".into(),
+                link: name.into(),
+                mtu: 1500,
+                uplinks: vec![0],
+                teaming: Teaming {
+                    load_balancing: "portid",
+                    active: vec![0],
+                    standby: vec![],
+                },
+            }],
+            portgroups: vec![PortGroup {
+                name: name.into(),
+                vswitch: "vSwitch0".into(),
+                vlan: 0,
+            }],
+            vmks: vec![Vmk {
+                name: "vmk0".into(),
+                portgroup: name.into(),
+                link: name.into(),
+                mac: None,
+                mtu: 1500,
+                ipv4: Ipv4::Dhcp,
+                ipv6: Ipv6 {
+                    dhcpv6: false,
+                    router_adv: false,
+                    addresses: vec![],
+                },
+                management: true,
+            }],
+            routes: vec![],
+            dns: Dns {
+                servers: vec![],
+                search: vec![name.into()],
             },
-        }],
-        portgroups: vec![PortGroup {
-            name: name.into(),
-            vswitch: "vSwitch0".into(),
-            vlan: 0,
-        }],
-        vmks: vec![Vmk {
-            name: "vmk0".into(),
-            portgroup: name.into(),
-            link: name.into(),
-            mac: None,
-            mtu: 1500,
-            ipv4: Ipv4::Dhcp,
-            ipv6: Ipv6 {
-                dhcpv6: false,
-                router_adv: false,
-                addresses: vec![],
-            },
-            management: true,
-        }],
-        routes: vec![],
-        dns: Dns {
-            servers: vec![],
-            search: vec![name.into()],
+            fallback: Some(Fallback {
+                vmk: "vmk0".into(),
+                portgroup: name.into(),
+                vswitch: "vSwitch0".into(),
+                uplink: Some(0),
+                mac: None,
+            }),
         },
-        fallback: Some(Fallback {
-            vmk: "vmk0".into(),
-            portgroup: name.into(),
-            vswitch: "vSwitch0".into(),
-            uplink: Some(0),
-            mac: None,
-        }),
     }
 }
 

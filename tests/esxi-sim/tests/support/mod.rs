@@ -545,6 +545,7 @@ fn check_teaming(
 /// The number of changes that take a fresh host to the plan: what a minimal script must do, counted from the
 /// host's state and the plan alone.
 pub fn required_changes(host: &Host, plan: &Plan) -> usize {
+    let plan = &plan.network;
     let vmnic = |i: usize| {
         let mac = &plan.nics[i].mac;
         host.nics
