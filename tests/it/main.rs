@@ -3,6 +3,8 @@
 //! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+#[path = "../shared/disk.rs"]
+mod disk;
 mod finalize;
 mod fixtures;
 mod fuzz;

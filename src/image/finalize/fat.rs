@@ -125,8 +125,8 @@ fn make_room<T: fatfs::ReadWriteSeek>(
             .sum::<u64>();
     if needed > free + reclaimed {
         bail!(
-            "not enough space in {name}: {DIR}/ needs {} but only {} are free{} (ESXi 6.x has a 4 MB partition 1, \
-             7.0 and later 100 MB; see the README for the small static build of maas-esxi)",
+            "not enough space in {name}: {DIR}/ needs {} but only {} are free{} (partition 6 is 250 MB on ESXi \
+             6.7, 500 MB to 4 GB on 7.0 and later; see the README for the small static build of maas-esxi)",
             super::size(needed * cluster_size),
             super::size((free + reclaimed) * cluster_size),
             if reclaimed > 0 {
