@@ -11,6 +11,7 @@ pub mod model;
 pub mod normalize;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 
 use diag::Diagnostics;
 
