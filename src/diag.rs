@@ -44,6 +44,7 @@ pub enum Code {
     Route,
     Approximation,
     Unreachable,
+    Reporting,
 }
 
 /// One problem found in the input.

@@ -2,9 +2,12 @@
 //!
 //! The pipeline is four pure stages: [`input`] (bytes → raw format types with positions), [`normalize`]
 //! (→ the format-neutral [`model`], every semantic check), [`plan`] (→ ESXi objects) and [`render`]
-//! (→ script or JSON). IO happens only in the binary.
+//! (→ script or JSON); [`bundle`] puts the script and the MAAS credentials into the first-boot bundle.
+//! IO happens only in the binary, in [`hook`] (the curtin hook) and in [`image`].
 
+pub mod bundle;
 pub mod diag;
+pub mod hook;
 pub mod image;
 pub mod input;
 pub mod model;
@@ -55,6 +58,37 @@ fn run(source: &str, options: &Options, diags: &mut Diagnostics) -> Option<plan:
         return None;
     }
     Some(plan::plan(&model, &options.plan, diags))
+}
+
+/// Runs [`check`] on a config's bytes; text that is not UTF-8 is a rejected input, not a crash. Returns the
+/// text (for rendering diagnostics) and the outcome.
+pub fn check_bytes(bytes: &[u8], options: &Options) -> (String, Outcome) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), check(text, options)),
+        Err(e) => {
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(diag::Diagnostic::error(
+                diag::Code::Syntax,
+                None,
+                format!(
+                    "the config is not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            ));
+            let outcome = Outcome {
+                plan: None,
+                diagnostics,
+            };
+            (String::new(), outcome)
+        }
+    }
+}
+
+/// Reads MAAS's reporting endpoint and OAuth token from a whole curtin config; `None` when it has none or
+/// it is not usable (then `diags` says why).
+pub fn reporting(source: &str, diags: &mut Diagnostics) -> Option<model::Reporting> {
+    let raw = input::reporting::parse(source, diags)?;
+    normalize::reporting(&raw, diags)
 }
 
 /// Parses and normalizes a config into the model (for tests and tools that compare configs).

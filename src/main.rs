@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use maas_esxi::diag::{self, Diagnostic};
-use maas_esxi::{Options, check, plan, render};
+use maas_esxi::diag;
+use maas_esxi::{Options, plan, render};
 
 /// Exit statuses; README documents this table.
 const EXIT_REJECTED: u8 = 1;
@@ -49,6 +49,9 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run by curtin, from the image's `curtin/curtin-hooks`: check $CONFIG, write the first-boot bundle into
+    /// the altbootbank mounted at $TARGET_MOUNT_POINT and remove curtin/.
+    CurtinHook(maas_esxi::hook::Args),
     /// Build the MAAS image from an ESXi installer ISO, or finalize a raw disk.
     Image {
         #[command(subcommand)]
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
             format,
             common,
         } => validate(configs, *format, &common.options()),
+        Command::CurtinHook(args) => maas_esxi::hook::run(args),
         Command::Image { command } => maas_esxi::image::run(command),
     };
     match result {
@@ -129,34 +133,9 @@ fn read_config(path: &PathBuf) -> anyhow::Result<(String, Vec<u8>)> {
     Ok((path.display().to_string(), bytes))
 }
 
-/// Checks one config's text; non-UTF-8 input is a rejected input, not a crash.
-fn check_bytes(bytes: &[u8], options: &Options) -> (String, maas_esxi::Outcome) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (text.to_string(), check(text, options)),
-        Err(e) => {
-            let mut diagnostics = diag::Diagnostics::default();
-            diagnostics.push(Diagnostic::error(
-                diag::Code::Syntax,
-                None,
-                format!(
-                    "the config is not UTF-8 text (invalid byte at offset {})",
-                    e.valid_up_to()
-                ),
-            ));
-            (
-                String::new(),
-                maas_esxi::Outcome {
-                    plan: None,
-                    diagnostics,
-                },
-            )
-        }
-    }
-}
-
 fn translate(path: &PathBuf, format: TranslateFormat, options: &Options) -> anyhow::Result<u8> {
     let (name, bytes) = read_config(path)?;
-    let (text, outcome) = check_bytes(&bytes, options);
+    let (text, outcome) = maas_esxi::check_bytes(&bytes, options);
     eprint!("{}", diag::render(&name, &text, &outcome.diagnostics.0));
     let Some(plan) = outcome.plan else {
         return Ok(EXIT_REJECTED);
@@ -186,7 +165,7 @@ fn validate(paths: &[PathBuf], format: ValidateFormat, options: &Options) -> any
                 continue;
             }
         };
-        let (text, outcome) = check_bytes(&bytes, options);
+        let (text, outcome) = maas_esxi::check_bytes(&bytes, options);
         rejected |= outcome.diagnostics.has_errors();
         match format {
             ValidateFormat::Text => {

@@ -2,6 +2,7 @@
 //! document or a netplan file. Every YAML call of the project lives in this module.
 
 mod decode;
+pub mod reporting;
 pub mod v1;
 pub mod v2;
 mod yaml;
@@ -20,13 +21,7 @@ pub enum Network {
 /// Parses `source` (YAML or JSON) and dispatches on `version:`. Problems go to `diags`; `None` means the
 /// document could not be read far enough to find a network configuration.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
-    let root = match yaml::parse(source) {
-        Ok(root) => root,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
+    let root = document(source, diags)?;
     let mut de = Decoder { diags };
     let fields = de.open_map(&root, "")?;
     let (section, path) = match (fields.get("network"), fields.get("version")) {
@@ -71,4 +66,9 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
             None
         }
     }
+}
+
+/// The document's root node; a syntax error goes to `diags`.
+fn document(source: &str, diags: &mut Diagnostics) -> Option<yaml::Node> {
+    yaml::parse(source).map_err(|d| diags.push(d)).ok()
 }

@@ -3,10 +3,14 @@
 //! Links are kept in a canonical order (physical, bond, bridge, vlan; then by name) so that a v1 config and
 //! its netplan v2 twin give equal models whatever order their files list things in.
 
+mod reporting;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Located;
+
+pub use reporting::Reporting;
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Network {

@@ -3,12 +3,18 @@
 //! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+#[path = "../shared/curtin.rs"]
+mod curtin;
 #[path = "../shared/disk.rs"]
 mod disk;
 mod finalize;
 mod fixtures;
 mod fuzz;
+mod hook;
 mod kickstart;
+#[path = "../shared/maas.rs"]
+mod maas;
+mod maas_md;
 mod media;
 mod netplan;
 mod qemu;

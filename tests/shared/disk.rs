@@ -266,13 +266,15 @@ impl Disk {
         }
     }
 
-    /// Names in the root directory of FAT partition `number`, directories with a trailing `/`.
+    /// Names in the root directory of FAT partition `number`, directories with a trailing `/`, sorted.
     pub fn root(&self, number: u32) -> Vec<String> {
         let out = run(mtools("mdir", &self.mtools_image(number)).args(["-b", "::"]));
-        String::from_utf8_lossy(&out)
+        let mut names: Vec<String> = String::from_utf8_lossy(&out)
             .lines()
             .map(|l| l.trim_start_matches("::/").to_string())
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 
     /// The FAT partitions that have a `curtin/` directory: those curtin could take as its target.
