@@ -1,7 +1,9 @@
 //! Raw input formats: curtin network v1 and netplan v2, found in a whole curtin config, a bare `network:`
-//! document or a netplan file. Every YAML call of the project lives in this module.
+//! document or a netplan file; curtin storage v1 from a whole curtin config or a bare `storage:` document.
+//! Every YAML call of the project lives in this module.
 
 mod decode;
+pub mod storage;
 pub mod v1;
 pub mod v2;
 mod yaml;
@@ -17,9 +19,17 @@ pub enum Network {
     V2(v2::Config),
 }
 
-/// Parses `source` (YAML or JSON) and dispatches on `version:`. Problems go to `diags`; `None` means the
-/// document could not be read far enough to find a network configuration.
-pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
+/// The sections of one configuration, each in the format it was written in; a section the document does
+/// not have is `None`.
+#[derive(Debug)]
+pub struct Config {
+    pub network: Option<Network>,
+    pub storage: Option<storage::Config>,
+}
+
+/// Parses `source` (YAML or JSON), finds its network and storage sections and dispatches on `version:`.
+/// Problems go to `diags`; `None` means the document could not be read far enough to find either.
+pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Config> {
     let root = match yaml::parse(source) {
         Ok(root) => root,
         Err(d) => {
@@ -29,17 +39,26 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
     };
     let mut de = Decoder { diags };
     let fields = de.open_map(&root, "")?;
-    let (section, path) = match (fields.get("network"), fields.get("version")) {
-        (Some(network), _) => (network, "network"),
-        (None, Some(_)) => (&root, ""),
-        (None, None) => {
-            de.diags.push(
-                Diagnostic::error(Code::MissingKey, Some(root.span), "no network configuration found")
-                    .with_help("expected a curtin config or a document with a `network:` section, or a bare `version: 1` / `version: 2` network config"),
-            );
-            return None;
-        }
+    let network = match (fields.get("network"), fields.get("version")) {
+        (Some(network), _) => Some((network, "network")),
+        (None, Some(_)) => Some((&root, "")),
+        (None, None) => None,
     };
+    let storage = fields.get("storage");
+    if network.is_none() && storage.is_none() {
+        de.diags.push(
+            Diagnostic::error(Code::MissingKey, Some(root.span), "no network or storage configuration found")
+                .with_help("expected a curtin config, a document with a `network:` or `storage:` section, or a bare `version: 1` / `version: 2` network config"),
+        );
+        return None;
+    }
+    let network = network.and_then(|(section, path)| network_section(&mut de, section, path));
+    let storage = storage.and_then(|section| de.storage(section, "storage"));
+    Some(Config { network, storage })
+}
+
+/// The network section, by its `version:`.
+fn network_section(de: &mut Decoder<'_>, section: &yaml::Node, path: &str) -> Option<Network> {
     let section_fields = de.open_map(section, path)?;
     let Some(version) = section_fields.get("version") else {
         de.missing(
@@ -55,11 +74,7 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
         Kind::Str(s) if s == "1" => Some(Network::V1(de.v1(section, path))),
         Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path))),
         other => {
-            let shown = match other {
-                Kind::Int(i) => i.to_string(),
-                Kind::Str(s) => format!("`{s}`"),
-                k => k.describe().to_string(),
-            };
+            let shown = other.shown();
             de.diags.push(
                 Diagnostic::error(
                     Code::Version,

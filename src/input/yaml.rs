@@ -41,6 +41,15 @@ impl Kind {
             Kind::Map(_) => "a mapping",
         }
     }
+
+    /// A scalar as a message shows it (`2`, `` `two` ``), else its type.
+    pub fn shown(&self) -> String {
+        match self {
+            Kind::Int(i) => i.to_string(),
+            Kind::Str(s) => format!("`{s}`"),
+            k => k.describe().to_string(),
+        }
+    }
 }
 
 /// Parses one YAML (or JSON) document.
