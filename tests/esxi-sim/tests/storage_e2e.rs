@@ -274,6 +274,46 @@ fn nvme_namespaces_named_by_nguid_are_found_too() {
     fail_on(check_storage(&case.storage, &host.host, &out.sim.host));
 }
 
+#[test]
+fn a_model_linux_cut_short_still_matches_and_another_model_does_not() {
+    // Linux may report an ATA model cut to SCSI's 16 characters; ESXi's t10 name has all of it.
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "vmfs6-datastore-two-extra-disks.yaml")
+        .expect("the two-extra-disks fixture");
+    let text = std::fs::read_to_string(support::root().join("fixtures/storage").join(&case.name))
+        .expect("readable fixture");
+    let host = host_with(
+        &["00:0c:29:5a:1e:01".to_string()],
+        &disk_specs(&case.storage, Image::Small),
+    );
+    for (model, matches) in [("SAMSUNG MZ7LH1T9", true), ("SAMSUNG MZ7LH3T8", false)] {
+        let config = text.replace(
+            "model: SAMSUNG MZ7LH1T9HMLT-00005",
+            &format!("model: {model}"),
+        );
+        let plan = maas_esxi::check(&config, &maas_esxi::Options::default())
+            .plan
+            .expect("the config translates");
+        let out = run(
+            &host,
+            &maas_esxi::render::script(&plan),
+            &format!("model-{matches}"),
+        );
+        if matches {
+            assert_eq!(out.status, 0, "{model}: {}", out.stderr);
+            fail_on(check_storage(&case.storage, &host.host, &out.sim.host));
+        } else {
+            assert!(
+                out.stderr.contains("no device on this host matches"),
+                "{model}: {}",
+                out.stderr
+            );
+            assert_eq!(storage_json(&out.sim), storage_json(&host));
+        }
+    }
+}
+
 /// Which disks a call acts on: the device names in its arguments; a rename, the boot disk whose datastore
 /// slot holds the installer's datastore1.
 fn devices(call: &Call, boot: &str) -> BTreeSet<String> {
