@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::driver::{self, End, KeyTiming, Phase, Step};
-use super::keymap::Key;
+use super::finalize;
+use super::media::{iso, kickstart, usb};
 use super::preflight::{self, AccelChoice, Host, Ready};
 use super::progress::{self, Progress};
-use super::qemu::{Accel, Firmware, Machine};
 use super::units::{self, Size};
-use super::{finalize, iso, kickstart, usb};
+use super::vm::driver::{self, End, KeyTiming, Phase, Step};
+use super::vm::keymap::Key;
+use super::vm::qemu::{Accel, Firmware, Machine};
 use crate::render::shell_quote;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -77,7 +78,7 @@ pub enum BootMethod {
 
 /// The installer's boot options: the kickstart on the USB stick and the installer's log console on COM1
 /// (the serial log), plus the two that let ESXi install in a VM onto a 32 GiB disk.
-pub use super::kickstart::BOOT_OPTIONS;
+pub use super::media::kickstart::BOOT_OPTIONS;
 
 /// The kickstart and ISO formats the build needs.
 pub trait Media {

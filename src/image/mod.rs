@@ -4,18 +4,15 @@
 //! the curtin hook into partition 1 and compresses the disk. Unlike the translator, this module does IO.
 
 pub mod build;
-pub mod driver;
 pub mod finalize;
-pub mod iso;
-pub mod keymap;
-pub mod kickstart;
+pub mod media;
 pub mod preflight;
 pub mod progress;
-pub mod qemu;
-pub mod qmp;
 pub mod rejected;
 pub mod units;
-pub mod usb;
+pub mod vm;
+
+use media::kickstart;
 
 /// `maas-esxi image …`
 #[derive(clap::Subcommand, Debug)]

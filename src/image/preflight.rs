@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::driver::{self, End, KeyTiming};
-use super::qemu::{self, Accel, Firmware, Machine};
 use super::units::{self, Size};
+use super::vm::driver::{self, End, KeyTiming};
+use super::vm::qemu::{self, Accel, Firmware, Machine};
 
 /// Which accelerator the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use maas_esxi::image::iso::{self, Patched, VersionSource};
-use maas_esxi::image::kickstart::{self, BOOT_OPTIONS, Options};
+use maas_esxi::image::media::iso::{self, Patched, VersionSource};
+use maas_esxi::image::media::kickstart::{self, BOOT_OPTIONS, Options};
+use maas_esxi::image::media::usb;
 use maas_esxi::image::rejected::Rejected;
-use maas_esxi::image::usb;
 
 /// A BOOT.CFG shaped like ESXi 8.0's (module list shortened).
 const BOOT_CFG: &str = "bootstate=0\ntitle=Loading ESXi installer\ntimeout=5\nprefix=\nkernel=/b.b00\n\

@@ -11,15 +11,15 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use maas_esxi::image::build::{self, Args, BootMethod, Finalize, Media, Patch};
-use maas_esxi::image::driver::{self, End, KeyTiming, Phase, Step};
-use maas_esxi::image::keymap::Key;
-use maas_esxi::image::kickstart;
+use maas_esxi::image::media::kickstart;
+use maas_esxi::image::vm::driver::{self, End, KeyTiming, Phase, Step};
+use maas_esxi::image::vm::keymap::Key;
 
 use crate::{snapshot, transcript};
 use maas_esxi::image::preflight::{self, AccelChoice, Host};
 use maas_esxi::image::progress::Progress;
-use maas_esxi::image::qemu::{self, Accel, Firmware, Machine};
 use maas_esxi::image::units::Size;
+use maas_esxi::image::vm::qemu::{self, Accel, Firmware, Machine};
 
 /// A SHA-512 crypt hash for builds that get as far as the kickstart (`openssl passwd -6`).
 const ROOT_HASH: &str = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
