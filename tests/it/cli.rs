@@ -201,3 +201,27 @@ fn binary_input_is_rejected_not_a_crash() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not UTF-8"));
 }
+
+#[test]
+fn only_spanning_tree_that_is_on_is_reported_as_ignored() {
+    let config = std::fs::read_to_string(root().join("fixtures/network/v2-bridge.yaml"))
+        .expect("fixture");
+    let off = maas_esxi(&["translate", "-"], Some(&config));
+    assert_eq!(off.status.code(), Some(0));
+    assert!(
+        text(&off.stderr).is_empty(),
+        "a vSwitch runs no spanning tree, as `stp: false` asks: {}",
+        text(&off.stderr)
+    );
+    let on = maas_esxi(
+        &["translate", "-"],
+        Some(&config.replace("stp: false", "stp: true")),
+    );
+    assert_eq!(on.status.code(), Some(0));
+    assert!(
+        text(&on.stderr)
+            .starts_with("warning: bridge `br0` parameters stp, forward-delay are ignored\n"),
+        "{}",
+        text(&on.stderr)
+    );
+}
