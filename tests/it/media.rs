@@ -654,3 +654,74 @@ fn isolinux_reads_the_patched_boot_cfg_in_a_bios_boot() {
         "isolinux printed BOOT.CFG with its new length:\n{log}"
     );
 }
+
+/// `image build` on a mock installer whose isolinux waits at its prompt forever: the build gets through
+/// preflight, the media and QEMU's start, then times out. `-v` shows the QEMU command line, `-q` only the
+/// error, and the timeout exits 4, not 3.
+#[test]
+fn image_build_that_times_out_exits_4_and_shows_qemu_with_verbose() {
+    let dir = Scratch::new("timeout");
+    let tree = esxi_tree(
+        &dir,
+        BOOT_CFG,
+        "PROMPT 1\nTIMEOUT 0\nDEFAULT show\nLABEL show\n  COM32 cat.c32\n",
+    );
+    mkiso(&tree, &dir.path("esxi.iso"), "ESXI-8.0U3", &[]);
+    let hash = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
+    let build = |flag: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_maas-esxi"))
+            .args([
+                flag,
+                "image",
+                "build",
+                "--iso",
+                "esxi.iso",
+                "--accel",
+                "tcg",
+                "--timeout",
+                "3s",
+                "--cpus",
+                "2",
+                "--root-password-hash",
+                hash,
+                "--out",
+                "esxi.dd.gz",
+            ])
+            .current_dir(&dir.0)
+            .stdin(Stdio::null())
+            .output()
+            .expect("maas-esxi runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(s(&dir.0), "$DIR"),
+        )
+    };
+    let (status, verbose) = build("-v");
+    assert_eq!(status, Some(4), "{verbose}");
+    assert!(
+        verbose.contains("qemu-system-x86_64 \\\n  -name maas-esxi-build \\\n")
+            && verbose.contains("QEMU command line:\n/"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("boot options: written into the ISO copy\n"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains(
+            "error: the build failed while installing ESXi: the installation did not finish within \
+             --timeout 0:00:03"
+        ),
+        "{verbose}"
+    );
+    let (status, quiet) = build("-q");
+    assert_eq!(status, Some(4), "{quiet}");
+    assert!(
+        quiet.starts_with(
+            "warning: --accel tcg: the installation is emulated, many times slower than with KVM; it \
+             has --timeout 0:00:03\nerror: the build failed while installing ESXi: "
+        ),
+        "warnings and the error only:\n{quiet}"
+    );
+    assert!(!dir.path("esxi.dd.gz").exists());
+}
