@@ -9,6 +9,7 @@ mod fuzz;
 mod kickstart;
 mod media;
 mod netplan;
+mod package;
 mod qemu;
 mod quoting;
 mod readme;
