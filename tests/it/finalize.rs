@@ -751,15 +751,7 @@ fn a_directory_as_out_and_a_dynamic_binary_are_refused_before_anything_is_writte
     let s = Scratch::new(SMALL);
     let pristine = s.copy_disk("pristine.img");
     std::fs::create_dir(s.path("images")).expect("a directory");
-    // The headers of a dynamically linked x86-64 executable: one program header, PT_INTERP.
-    let mut dynamic = vec![0; 64 + 56];
-    dynamic[..6].copy_from_slice(b"\x7fELF\x02\x01");
-    dynamic[18..20].copy_from_slice(&62u16.to_le_bytes());
-    dynamic[32..40].copy_from_slice(&64u64.to_le_bytes());
-    dynamic[54..56].copy_from_slice(&56u16.to_le_bytes());
-    dynamic[56..58].copy_from_slice(&1u16.to_le_bytes());
-    dynamic[64..68].copy_from_slice(&3u32.to_le_bytes());
-    let binary_path = s.file("maas-esxi", &dynamic);
+    let binary_path = s.file("maas-esxi", &crate::dynamic_elf());
     let result = finalize(&s.disk(), &s.path("images"), &binary_path, &[]);
     let dir = s.dir.path().display().to_string();
     assert_eq!(result.status.code(), Some(3));

@@ -9,24 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::root;
-
-fn run(program: &str, args: &[&str]) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use crate::{root, run_tool as run};
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -46,7 +29,7 @@ fn the_debian_package_holds_the_static_binary_its_man_pages_and_completions() {
     );
     let out_dir = scratch.path().join("out");
     let deb = text(&run(
-        "scripts/deb",
+        s(&root().join("scripts/deb")),
         &["--binary", s(&binary), "--out", s(&out_dir)],
     ));
     let deb = Path::new(deb.trim());

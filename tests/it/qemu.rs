@@ -491,7 +491,7 @@ fn request<'a>(lab: &'a Lab, iso: &'a Path, out: &'a Path) -> preflight::Request
 fn preflight_names_everything_missing() {
     let lab = Lab::new();
     std::fs::write(lab.path("notes.txt"), "not an ISO").expect("file written");
-    std::fs::write(lab.path("dynamic"), dynamic_elf()).expect("file written");
+    std::fs::write(lab.path("dynamic"), crate::dynamic_elf()).expect("file written");
     let host = Host {
         ovmf: vec![(lab.path("no/CODE.fd"), lab.path("no/VARS.fd"))],
         ..host_without_qemu(&lab)
@@ -527,18 +527,6 @@ fn preflight_names_everything_missing() {
          maas-esxi source directory with `cargo install --locked --path .`, or give one with --binary\n  \
          - $LAB/no-dir, the directory of --out, does not exist; create it, or choose another --out"
     );
-}
-
-/// The headers of a dynamically linked x86-64 executable: one program header, `PT_INTERP`.
-fn dynamic_elf() -> Vec<u8> {
-    let mut bytes = vec![0; 64 + 56];
-    bytes[..6].copy_from_slice(b"\x7fELF\x02\x01");
-    bytes[18..20].copy_from_slice(&62u16.to_le_bytes());
-    bytes[32..40].copy_from_slice(&64u64.to_le_bytes());
-    bytes[54..56].copy_from_slice(&56u16.to_le_bytes());
-    bytes[56..58].copy_from_slice(&1u16.to_le_bytes());
-    bytes[64..68].copy_from_slice(&3u32.to_le_bytes());
-    bytes
 }
 
 #[test]
