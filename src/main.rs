@@ -128,9 +128,16 @@ fn port_group_name(text: &str) -> Result<String, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbosity = match (cli.quiet, cli.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (_, true) => Verbosity::Verbose,
-        _ => Verbosity::Normal,
+        // clap checks the conflict only when both flags stand at one level of subcommands.
+        (true, true) => Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--quiet and --verbose cannot be used together",
+            )
+            .exit(),
+        (true, false) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
     };
     let result = match &cli.command {
         Command::Translate {

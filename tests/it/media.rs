@@ -655,8 +655,9 @@ fn image_build_that_times_out_exits_4_and_shows_qemu_with_verbose() {
     );
     mkiso(&tree, &dir.path("esxi.iso"), "ESXI-8.0U3", &[]);
     let hash = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
-    let build = |flag: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_maas-esxi"))
+    let command = |flag: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_maas-esxi"));
+        command
             .args([
                 flag,
                 "image",
@@ -675,9 +676,11 @@ fn image_build_that_times_out_exits_4_and_shows_qemu_with_verbose() {
                 "esxi.dd.gz",
             ])
             .current_dir(&dir.0)
-            .stdin(Stdio::null())
-            .output()
-            .expect("maas-esxi runs");
+            .stdin(Stdio::null());
+        command
+    };
+    let build = |flag: &str| {
+        let out = command(flag).output().expect("maas-esxi runs");
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).replace(s(&dir.0), "$DIR"),
@@ -711,4 +714,35 @@ fn image_build_that_times_out_exits_4_and_shows_qemu_with_verbose() {
         "warnings and the error only:\n{quiet}"
     );
     assert!(!dir.path("esxi.dd.gz").exists());
+
+    // On a terminal that reports no width, the live status shows the clock, the phase and the bytes.
+    let (controller, terminal) = crate::pty(0);
+    let mut child = command("--quiet")
+        .arg("--verbose")
+        .stdout(Stdio::null())
+        .stderr(terminal)
+        .spawn()
+        .expect("maas-esxi runs");
+    let shown = crate::read_pty(controller);
+    assert_eq!(
+        child.wait().expect("maas-esxi ends").code(),
+        Some(2),
+        "-q and -v conflict: {shown}"
+    );
+    let (controller, terminal) = crate::pty(0);
+    let mut child = command("--verbose")
+        .stdout(Stdio::null())
+        .stderr(terminal)
+        .spawn()
+        .expect("maas-esxi runs");
+    let shown = crate::read_pty(controller);
+    assert_eq!(
+        child.wait().expect("maas-esxi ends").code(),
+        Some(4),
+        "{shown}"
+    );
+    assert!(shown.contains("[00:00:0"), "the elapsed time:\n{shown}");
+    assert!(shown.contains("installing ESXi, "), "the phase:\n{shown}");
+    assert!(shown.contains(" written ("), "bytes and rate:\n{shown}");
+    assert!(!shown.contains("[0:00:0"), "no plain lines:\n{shown}");
 }
