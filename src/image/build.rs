@@ -510,13 +510,14 @@ impl WorkDir {
                 temporary: None,
             });
         }
+        // The current directory by its name, so the paths shown do not read `/srv/./.maas-esxi-build-…`.
         let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::env::current_dir().context("finding the current directory")?,
         };
         let temporary = tempfile::Builder::new()
             .prefix(".maas-esxi-build-")
-            .tempdir_in(parent)
+            .tempdir_in(&parent)
             .with_context(|| {
                 format!(
                     "creating a work directory in {} (the directory of --out)",
