@@ -112,16 +112,19 @@ impl Problem {
         }
     }
 
-    /// A problem with what the operator gave: the ISO, the root password.
-    pub fn input(error: &anyhow::Error) -> Problem {
-        let text = match error.downcast_ref::<Rejected>() {
-            Some(rejected) => match &rejected.help {
-                Some(help) => format!("{}; {help}", rejected.message),
-                None => rejected.message.clone(),
+    /// The problem an error describes: the operator's input when it is [`Rejected`] (an ISO that is not an
+    /// ESXi installer, a root password ESXi refuses), else the host's (a file that cannot be read).
+    pub fn of(error: &anyhow::Error) -> Problem {
+        match error.downcast_ref::<Rejected>() {
+            Some(rejected) => Problem {
+                text: match &rejected.help {
+                    Some(help) => format!("{}; {help}", rejected.message),
+                    None => rejected.message.clone(),
+                },
+                input: true,
             },
-            None => format!("{error:#}"),
-        };
-        Problem { text, input: true }
+            None => Problem::host(format!("{error:#}")),
+        }
     }
 }
 
@@ -176,7 +179,7 @@ pub fn check(request: &Request<'_>, host: &Host, inputs: &dyn Inputs) -> Result<
         Ok(()) => match inputs.esxi_version(request.iso) {
             Ok(version) => Some(version),
             Err(e) => {
-                problems.push(Problem::input(&e));
+                problems.push(Problem::of(&e));
                 None
             }
         },
@@ -186,7 +189,7 @@ pub fn check(request: &Request<'_>, host: &Host, inputs: &dyn Inputs) -> Result<
         }
     };
     if let Err(e) = inputs.check_kickstart() {
-        problems.push(Problem::input(&e));
+        problems.push(Problem::of(&e));
     }
 
     let qemu = find_program(qemu::QEMU, &host.path);

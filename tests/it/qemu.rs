@@ -459,7 +459,8 @@ fn a_failed_build_names_the_phase_and_keeps_the_logs() {
     assert!(!lab.path("out/test.dd.gz").exists());
 }
 
-/// Preflight's view of the ISO and the kickstart: a fixed version, or the error an ISO check gives.
+/// Preflight's view of the ISO and the kickstart: a fixed version, or the error an ISO check gives; a
+/// kickstart that passes.
 struct Stand(Result<&'static str, &'static str>);
 
 impl Inputs for Stand {
@@ -472,6 +473,52 @@ impl Inputs for Stand {
     fn check_kickstart(&self) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+/// Preflight's view of an ESXi 8.0 ISO with the kickstart the real media module renders.
+struct WithKickstart(kickstart::Options);
+
+impl Inputs for WithKickstart {
+    fn esxi_version(&self, _iso: &Path) -> anyhow::Result<String> {
+        Ok("8.0".to_string())
+    }
+
+    fn check_kickstart(&self) -> anyhow::Result<()> {
+        kickstart::render(&self.0).map(drop)
+    }
+}
+
+#[test]
+fn preflight_finds_a_root_password_esxi_would_refuse_before_the_installation() {
+    let lab = Lab::new();
+    let (iso, out) = (lab.path("guest.iso"), lab.path("esxi.dd.gz"));
+    let weak = WithKickstart(kickstart::Options {
+        root_password: Some(kickstart::Secret("password".to_string())),
+        ..kickstart::Options::default()
+    });
+    let problems = preflight::check(&request(&lab, &iso, &out), &Host::current(), &weak)
+        .expect_err("a weak password");
+    assert_eq!(problems.problems.len(), 1, "{problems}");
+    assert!(
+        problems.problems[0].text.starts_with("the root password "),
+        "{problems}"
+    );
+    assert_eq!(
+        problems.exit_status(),
+        1,
+        "the input is wrong, not the host"
+    );
+    let unreadable = WithKickstart(kickstart::Options {
+        root_password_file: Some(lab.path("no-such-file")),
+        ..kickstart::Options::default()
+    });
+    let problems = preflight::check(&request(&lab, &iso, &out), &Host::current(), &unreadable)
+        .expect_err("an unreadable password file");
+    assert_eq!(
+        problems.exit_status(),
+        3,
+        "a file that cannot be read: {problems}"
+    );
 }
 
 fn request<'a>(lab: &'a Lab, iso: &'a Path, out: &'a Path) -> preflight::Request<'a> {
