@@ -778,6 +778,7 @@ fn a_directory_as_out_and_a_dynamic_binary_are_refused_before_anything_is_writte
 
 #[test]
 fn quiet_prints_nothing_and_verbose_prints_each_step() {
+    use maas_esxi::image::finalize::PARTITION;
     let s = Scratch::new(SMALL);
     let binary_path = s.file("maas-esxi", &noise(MIB as usize, 12));
     let quiet = finalize(&s.disk(), &s.path("q.dd.gz"), &binary_path, &["-q"]);
@@ -795,8 +796,8 @@ fn quiet_prints_nothing_and_verbose_prints_each_step() {
     let stderr = String::from_utf8_lossy(&verbose.stderr);
     for step in [
         format!("binary: {} (1.0 MiB)", binary_path.display()),
-        format!("partition 1 of {}: bytes 32768 to ", s.disk().display()),
-        "wrote curtin/curtin-hooks and curtin/maas-esxi into partition 1 (FAT16)".to_string(),
+        format!("partition {PARTITION} of {}: bytes ", s.disk().display()),
+        format!("wrote curtin/curtin-hooks and curtin/maas-esxi into partition {PARTITION} (FAT"),
         "compressing into ".to_string(),
         format!("compressing {}: 100% of 64 MiB\n", s.disk().display()),
         "renamed ".to_string(),

@@ -221,10 +221,10 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
         .tempfile_in(out_dir)
         .with_context(|| format!("creating a temporary file in {}", out_dir.display()))?;
 
-    let partition = gpt::partition(&mut disk, disk_meta.len(), 1)
+    let partition = gpt::partition(&mut disk, disk_meta.len(), PARTITION)
         .with_context(|| format!("reading GPT of {raw}"))?;
     progress.detail(&format!(
-        "partition 1 of {raw}: bytes {} to {}",
+        "partition {PARTITION} of {raw}: bytes {} to {}",
         partition.start, partition.end
     ));
     let written = fat::write_files(
@@ -240,11 +240,11 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
                 bytes: &binary,
             },
         ],
-        &format!("partition 1 of {raw}"),
+        &format!("partition {PARTITION} of {raw}"),
     )?;
 
     progress.detail(&format!(
-        "wrote {dir}/{HOOK} and {dir}/{BINARY} into partition 1 ({})",
+        "wrote {dir}/{HOOK} and {dir}/{BINARY} into partition {PARTITION} ({})",
         written.fat_type,
         dir = fat::DIR,
     ));
@@ -294,6 +294,9 @@ pub const HOOK_SCRIPT: &str = r#"#!/bin/sh
 # Run by curtin after it wrote the image; the work is done by the maas-esxi binary next to this file.
 exec "$(dirname -- "$0")/maas-esxi" curtin-hook "$@"
 "#;
+
+/// The partition that gets `curtin/`: the FAT system boot partition.
+pub const PARTITION: u32 = 1;
 
 /// The names of the hook and the binary inside `curtin/`.
 const HOOK: &str = "curtin-hooks";
