@@ -235,6 +235,27 @@ impl Decoder<'_> {
         value.map(|v| Located::new(v, node.span))
     }
 
+    /// A boolean as netplan spells it: true/false, yes/no, on/off, y/n; not 1/0, which netplan refuses.
+    pub fn netplan_boolean(&mut self, node: &Node, path: &str) -> Option<Located<bool>> {
+        if matches!(&node.kind, Kind::Int(_))
+            || matches!(&node.kind, Kind::Str(s) if s == "1" || s == "0")
+        {
+            self.type_error(node, path, "a boolean (true/false, yes/no, on/off)");
+            return None;
+        }
+        self.boolean(node, path)
+    }
+
+    /// An integer that may not be negative (netplan's unsigned values: metrics, MTUs, windows).
+    pub fn unsigned(&mut self, node: &Node, path: &str) -> Option<Located<i128>> {
+        let value = self.int(node, path)?;
+        if value.value < 0 {
+            self.type_error(node, path, "a non-negative integer");
+            return None;
+        }
+        Some(value)
+    }
+
     pub fn missing(&mut self, fields: &Fields<'_>, key: &str, help: &str) {
         self.diags.push(
             Diagnostic::error(

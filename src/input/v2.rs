@@ -150,6 +150,13 @@ const ETHERNET_KEYS: &[&str] = &["match", "set-name"];
 const BOND_KEYS: &[&str] = &["interfaces", "parameters"];
 const BRIDGE_KEYS: &[&str] = &["interfaces", "parameters"];
 const VLAN_KEYS: &[&str] = &["id", "link"];
+/// Route keys that tune traffic on a route without choosing its path.
+const TUNING_KEYS: &[&str] = &[
+    "mtu",
+    "congestion-window",
+    "advertised-receive-window",
+    "advertised-mss",
+];
 const ROUTE_KEYS: &[&str] = &[
     "to",
     "via",
@@ -250,6 +257,9 @@ impl Decoder<'_> {
                 if id.value == "renderer" && matches!(def.kind, Kind::Str(_)) {
                     continue;
                 }
+                if !self.netplan_name(&id, true) {
+                    continue;
+                }
                 let link_path = format!("{section_path}.{}", id.value);
                 if let Some(link) = self.v2_link(id, def, &link_path, section) {
                     out.push(link);
@@ -321,10 +331,18 @@ impl Decoder<'_> {
             l.match_mac = mf
                 .get("macaddress")
                 .and_then(|n| self.string(n, &mf.child("macaddress")));
+            if let Some(name) = mf
+                .get("name")
+                .and_then(|n| self.string(n, &mf.child("name")))
+            {
+                self.netplan_name(&name, false);
+            }
         }
         l.set_name = f
             .get("set-name")
-            .and_then(|n| self.string(n, &f.child("set-name")));
+            .and_then(|n| self.string(n, &f.child("set-name")))
+            .filter(|n| self.netplan_name(n, false));
+        self.netplan_values(&f);
         l.macaddress = f
             .get("macaddress")
             .and_then(|n| self.string(n, &f.child("macaddress")));
@@ -335,6 +353,7 @@ impl Decoder<'_> {
                 // An address may carry options: `- 10.0.0.5/24: {label: ...}`.
                 let address = match &a.kind {
                     Kind::Map(entries) if entries.len() == 1 => {
+                        self.address_options(&entries[0].1, &format!("{p}[{i}]"));
                         self.string(&entries[0].0, &format!("{p}[{i}]"))
                     }
                     _ => self.string(a, &format!("{p}[{i}]")),
@@ -344,13 +363,13 @@ impl Decoder<'_> {
         }
         l.dhcp4 = f
             .get("dhcp4")
-            .and_then(|n| self.boolean(n, &f.child("dhcp4")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("dhcp4")));
         l.dhcp6 = f
             .get("dhcp6")
-            .and_then(|n| self.boolean(n, &f.child("dhcp6")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("dhcp6")));
         l.accept_ra = f
             .get("accept-ra")
-            .and_then(|n| self.boolean(n, &f.child("accept-ra")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("accept-ra")));
         l.gateway4 = f
             .get("gateway4")
             .and_then(|n| self.string(n, &f.child("gateway4")));
@@ -362,6 +381,11 @@ impl Decoder<'_> {
             for (i, r) in self.list(n, &p).iter().enumerate() {
                 let rp = format!("{p}[{i}]");
                 if let Some(rf) = self.map(r, &rp, ROUTE_KEYS) {
+                    for key in TUNING_KEYS {
+                        if let Some(n) = rf.get(key) {
+                            self.unsigned(n, &rf.child(key));
+                        }
+                    }
                     let tuning = [
                         "mtu",
                         "congestion-window",
@@ -383,7 +407,7 @@ impl Decoder<'_> {
                         via: rf.get("via").and_then(|n| self.string(n, &rf.child("via"))),
                         metric: rf
                             .get("metric")
-                            .and_then(|n| self.int(n, &rf.child("metric"))),
+                            .and_then(|n| self.unsigned(n, &rf.child("metric"))),
                         kind: rf
                             .get("type")
                             .and_then(|n| self.string(n, &rf.child("type"))),
@@ -392,13 +416,13 @@ impl Decoder<'_> {
                             .and_then(|n| self.string(n, &rf.child("scope"))),
                         table: rf
                             .get("table")
-                            .and_then(|n| self.int(n, &rf.child("table"))),
+                            .and_then(|n| self.unsigned(n, &rf.child("table"))),
                         from: rf
                             .get("from")
                             .and_then(|n| self.string(n, &rf.child("from"))),
                         on_link: rf
                             .get("on-link")
-                            .and_then(|n| self.boolean(n, &rf.child("on-link"))),
+                            .and_then(|n| self.netplan_boolean(n, &rf.child("on-link"))),
                         tuning,
                     });
                 }
@@ -452,10 +476,41 @@ impl Decoder<'_> {
         p.lacp_rate = f
             .get("lacp-rate")
             .and_then(|n| self.string(n, &f.child("lacp-rate")));
-        p.stp = f.get("stp").and_then(|n| self.boolean(n, &f.child("stp")));
+        p.stp = f
+            .get("stp")
+            .and_then(|n| self.netplan_boolean(n, &f.child("stp")));
         p.forward_delay = f
             .get("forward-delay")
             .and_then(|n| self.int(n, &f.child("forward-delay")));
+        // Per-port values: a mapping of interface → unsigned number (port priority at most 63).
+        for (key, max) in [("path-cost", i128::MAX), ("port-priority", 63)] {
+            let Some(n) = f.get(key) else { continue };
+            let kp = f.child(key);
+            if let Some(ports) = self.open_map(n, &kp) {
+                for (_, value) in ports.entries() {
+                    if let Some(v) = self.unsigned(value, &kp)
+                        && v.value > max
+                    {
+                        self.bad_value(value, &kp, &format!("at most {max}"));
+                    }
+                }
+            }
+        }
+        if let Some(n) = f.get("arp-ip-targets") {
+            let kp = f.child("arp-ip-targets");
+            for target in self.strings(n, &kp) {
+                if target.value.parse::<std::net::Ipv4Addr>().is_err() {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Address,
+                            Some(target.span),
+                            format!("ARP target `{}` is not an IPv4 address", target.value),
+                        )
+                        .with_help("bond ARP monitoring takes IPv4 addresses"),
+                    );
+                }
+            }
+        }
         for (key, _) in f.entries() {
             if let Kind::Str(k) = &key.kind
                 && ignored.contains(&k.as_str())
@@ -464,5 +519,84 @@ impl Decoder<'_> {
             }
         }
         p
+    }
+}
+
+impl Decoder<'_> {
+    /// netplan's rule for interface ids and names: printable ASCII letters, digits and punctuation; an id
+    /// may not be a glob (a `match: {name}` may).
+    fn netplan_name(&mut self, name: &Located<String>, id: bool) -> bool {
+        let printable = !name.value.is_empty()
+            && name
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+        let glob = id && name.value.contains(['*', '[', ']', '?']);
+        if printable && !glob {
+            return true;
+        }
+        let (message, help) = if glob {
+            (
+                format!("interface id `{}` is a glob", name.value.escape_debug()),
+                "a definition's id names one interface; match several with `match: {name: ...}`",
+            )
+        } else {
+            (
+                format!("invalid interface name `{}`", name.value.escape_debug()),
+                "netplan takes ASCII letters, digits and punctuation in interface names (no spaces)",
+            )
+        };
+        self.diags
+            .push(Diagnostic::error(Code::Name, Some(name.span), message).with_help(help));
+        false
+    }
+
+    fn bad_value(&mut self, node: &Node, path: &str, expected: &str) {
+        let found = match &node.kind {
+            Kind::Str(s) => format!("`{s}`"),
+            other => other.describe().to_string(),
+        };
+        self.diags.push(
+            Diagnostic::error(
+                Code::Type,
+                Some(node.span),
+                format!("`{path}` must be {expected}, not {found}"),
+            )
+            .with_help(format!("netplan accepts only {expected} here")),
+        );
+    }
+
+    /// An address's options (`lifetime`, `label`): nothing on ESXi, but checked as netplan does.
+    fn address_options(&mut self, node: &Node, path: &str) {
+        if let Some(f) = self.map(node, path, &["lifetime", "label"])
+            && let Some(n) = f.get("lifetime")
+            && !matches!(&n.kind, Kind::Int(0))
+            && !matches!(&n.kind, Kind::Str(s) if s == "0" || s.eq_ignore_ascii_case("forever"))
+        {
+            self.bad_value(n, &f.child("lifetime"), "`0` or `forever`");
+        }
+    }
+
+    /// Values netplan checks on keys that change nothing on ESXi: refused as netplan refuses them.
+    fn netplan_values(&mut self, f: &Fields<'_>) {
+        if let Some(n) = f.get("dhcp-identifier")
+            && !matches!(&n.kind, Kind::Str(s) if s == "mac" || s == "duid")
+        {
+            self.bad_value(n, &f.child("dhcp-identifier"), "`mac` or `duid`");
+        }
+        if let Some(n) = f.get("activation-mode")
+            && !matches!(&n.kind, Kind::Str(s) if s == "manual" || s == "off")
+        {
+            self.bad_value(n, &f.child("activation-mode"), "`manual` or `off`");
+        }
+        if let Some(n) = f.get("link-local") {
+            let path = f.child("link-local");
+            for item in self.list(n, &path) {
+                if !matches!(&item.kind, Kind::Str(s) if s.eq_ignore_ascii_case("ipv4") || s.eq_ignore_ascii_case("ipv6"))
+                {
+                    self.bad_value(item, &path, "`ipv4` or `ipv6`");
+                }
+            }
+        }
     }
 }
