@@ -8,7 +8,7 @@ pub mod v1;
 pub mod v2;
 mod yaml;
 
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use decode::Decoder;
 use yaml::Kind;
 
@@ -30,18 +30,16 @@ pub struct Config {
 /// Parses `source` (YAML or JSON), finds its network and storage sections and dispatches on `version:`.
 /// Problems go to `diags`; `None` means the document could not be read far enough to find either.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Config> {
-    let root = match yaml::parse(source) {
-        Ok(root) => root,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
+    let root = yaml::parse(source, diags)?;
     let mut de = Decoder { diags };
     let fields = de.open_map(&root, "")?;
     let network = match (fields.get("network"), fields.get("version")) {
-        (Some(network), _) => Some((network, "network")),
-        (None, Some(_)) => Some((&root, "")),
+        (Some(network), _) => Some((
+            network,
+            "network",
+            fields.key("network").map_or(root.span, |k| k.span),
+        )),
+        (None, Some(_)) => Some((&root, "", root.span)),
         (None, None) => None,
     };
     let storage = fields.get("storage");
@@ -52,15 +50,38 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Config> {
         );
         return None;
     }
-    let network = network.and_then(|(section, path)| network_section(&mut de, section, path));
+    let network =
+        network.and_then(|(section, path, at)| network_section(&mut de, section, path, at));
     let storage = storage.and_then(|section| de.storage(section, "storage"));
     Some(Config { network, storage })
 }
 
 /// The network section, by its `version:`.
-fn network_section(de: &mut Decoder<'_>, section: &yaml::Node, path: &str) -> Option<Network> {
+fn network_section(
+    de: &mut Decoder<'_>,
+    section: &yaml::Node,
+    path: &str,
+    at: Span,
+) -> Option<Network> {
     let section_fields = de.open_map(section, path)?;
+    if let Some(config) = section_fields.get("config")
+        && matches!(&config.kind, Kind::Str(s) if s == "disabled")
+    {
+        de.diags.push(
+            Diagnostic::error(
+                Code::Disabled,
+                Some(config.span),
+                "the network config is `disabled`: it asks that the host's network be left alone",
+            )
+            .with_help("maas-esxi writes a script that makes the network match a config; with none, ESXi keeps the installer's DHCP on vmk0. Give the interfaces, or deploy without a network config"),
+        );
+        return None;
+    }
     let Some(version) = section_fields.get("version") else {
+        // netplan does not require `version:`; a section with netplan's device sections is netplan.
+        if V2_SECTIONS.iter().any(|k| section_fields.key(k).is_some()) {
+            return Some(Network::V2(de.v2(section, path, at)));
+        }
         de.missing(
             &section_fields,
             "version",
@@ -69,12 +90,15 @@ fn network_section(de: &mut Decoder<'_>, section: &yaml::Node, path: &str) -> Op
         return None;
     };
     match &version.kind {
-        Kind::Int(1) => Some(Network::V1(de.v1(section, path))),
-        Kind::Int(2) => Some(Network::V2(de.v2(section, path))),
-        Kind::Str(s) if s == "1" => Some(Network::V1(de.v1(section, path))),
-        Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path))),
+        Kind::Int(1) => Some(Network::V1(de.v1(section, path, at))),
+        Kind::Int(2) => Some(Network::V2(de.v2(section, path, at))),
+        Kind::Str(s) if s == "1" => Some(Network::V1(de.v1(section, path, at))),
+        Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path, at))),
         other => {
-            let shown = other.shown();
+            let shown = match other {
+                Kind::Str(s) => format!("`{}`", crate::diag::clip(s)),
+                k => k.shown(),
+            };
             de.diags.push(
                 Diagnostic::error(
                     Code::Version,
@@ -87,3 +111,20 @@ fn network_section(de: &mut Decoder<'_>, section: &yaml::Node, path: &str) -> Op
         }
     }
 }
+
+/// The keys of a netplan `network:` section that name it as netplan even without `version: 2`.
+const V2_SECTIONS: &[&str] = &[
+    "ethernets",
+    "bonds",
+    "bridges",
+    "vlans",
+    "renderer",
+    "wifis",
+    "modems",
+    "tunnels",
+    "vrfs",
+    "dummy-devices",
+    "virtual-ethernets",
+    "nm-devices",
+    "openvswitch",
+];
