@@ -1,8 +1,10 @@
 //! Diagnostics: what went wrong, where, and what is supported instead, printed like a compiler does.
 
-use std::fmt::Write as _;
+mod render;
 
 use serde::Serialize;
+
+pub use render::{Format, Style, render, render_styled, summary};
 
 /// A position in the source text: 1-based line and column (in characters), and the length to underline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -44,6 +46,23 @@ pub enum Code {
     Route,
     Approximation,
     Unreachable,
+    /// A size or offset that is not a whole number of sectors, or not a size at all.
+    Size,
+    /// Partition numbers, and partitions that overlap or leave the disk.
+    Partition,
+    /// Datastore extents: too many, or on partitions ESXi keeps for itself.
+    Extent,
+    /// Entries that have no meaning on ESXi (Linux storage layouts).
+    Ignored,
+    /// Something ESXi has no equivalent for (a device kind, a route type, a netplan feature).
+    Unsupported,
+    /// A key written twice in one mapping.
+    DuplicateKey,
+    /// The input is beyond the parser's limits (size, nesting, aliases).
+    Limit,
+    /// The config asks that the network be left alone (`config: disabled`).
+    Disabled,
+    /// MAAS's reporting endpoint and OAuth token (`reporting.maas`).
     Reporting,
 }
 
@@ -62,7 +81,7 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: clip_quoted(message.into()),
             span,
             help: None,
         }
@@ -72,14 +91,14 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             code,
-            message: message.into(),
+            message: clip_quoted(message.into()),
             span,
             help: None,
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(clip_quoted(help.into()));
         self
     }
 
@@ -101,6 +120,16 @@ impl Diagnostics {
         self.0.iter().any(Diagnostic::is_error)
     }
 
+    /// Adds an error at `span` with its help.
+    pub fn error(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::error(code, Some(span), message).with_help(help));
+    }
+
+    /// Adds a warning at `span` with its help.
+    pub fn warning(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::warning(code, Some(span), message).with_help(help));
+    }
+
     /// Turns every warning into an error (`--strict`).
     pub fn make_strict(&mut self) {
         for d in &mut self.0 {
@@ -109,77 +138,38 @@ impl Diagnostics {
     }
 }
 
-/// Renders diagnostics the way rustc does: header, `--> file:line:col`, the source line, a caret, `help:`.
-///
-/// Secret values in the source (OAuth tokens, passwords) are shown as `*`, and a long line (curtin's
-/// `$CONFIG` is one line of JSON) only around the span.
-pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
-    let masked = crate::secrets::Masked::new(source);
-    let mut out = String::new();
-    for d in diagnostics {
-        render_one(&mut out, file, &masked, d);
+/// Cuts every value quoted in backquotes in a message to a sane length, whoever wrote the message.
+fn clip_quoted(message: String) -> String {
+    if message.len() <= 200 {
+        return message;
     }
-    out
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                clip(part)
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
-/// Characters shown on each side of a span in a source line too long to show whole.
-const CONTEXT: usize = 60;
-
-fn render_one(out: &mut String, file: &str, source: &crate::secrets::Masked, d: &Diagnostic) {
-    let level = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{level}: {}", source.mask(&d.message));
-    let help = d.help.as_deref().map(|h| source.mask(h));
-    let line_text = d
-        .span
-        .and_then(|s| source.text.lines().nth(s.line.checked_sub(1)? as usize));
-    match (d.span, line_text) {
-        (Some(span), Some(text)) => {
-            let number = span.line.to_string();
-            let pad = " ".repeat(number.len());
-            let _ = writeln!(out, "{pad}--> {file}:{}:{}", span.line, span.col);
-            let _ = writeln!(out, "{pad} |");
-            let text: Vec<char> = text
-                .trim_end_matches('\r')
-                .replace('\t', " ")
-                .chars()
-                .collect();
-            let mut start = span.col.saturating_sub(1) as usize;
-            let (mut from, mut to) = (0, text.len());
-            if text.len() > 2 * CONTEXT + 40 {
-                from = start.min(text.len()).saturating_sub(CONTEXT);
-                to = (start + (span.len as usize).min(CONTEXT) + CONTEXT).min(text.len());
-            }
-            let shown: String = text[from..to].iter().collect();
-            let (before, after) = (
-                if from > 0 { "..." } else { "" },
-                if to < text.len() { "..." } else { "" },
-            );
-            let _ = writeln!(out, "{number} | {before}{shown}{after}");
-            start = start - from.min(start) + before.len();
-            let available = (to - from + before.len()).saturating_sub(start).max(1);
-            let width = (span.len as usize).clamp(1, available);
-            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(width));
-            if let Some(help) = &help {
-                let _ = writeln!(out, "{pad} = help: {help}");
-            }
-        }
-        (Some(span), None) => {
-            let _ = writeln!(out, " --> {file}:{}:{}", span.line, span.col);
-            if let Some(help) = &help {
-                let _ = writeln!(out, "  = help: {help}");
-            }
-        }
-        (None, _) => {
-            let _ = writeln!(out, " --> {file}");
-            if let Some(help) = &help {
-                let _ = writeln!(out, "  = help: {help}");
-            }
-        }
+/// Cuts a value quoted in a message to a sane length: a diagnostic about a 100 MB scalar is one line.
+pub fn clip(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() <= MAX {
+        return value.to_string();
     }
-    out.push('\n');
+    let head: String = value.chars().take(MAX - 20).collect();
+    let tail: String = {
+        let mut t: Vec<char> = value.chars().rev().take(12).collect();
+        t.reverse();
+        t.into_iter().collect()
+    };
+    format!("{head}...{tail} ({} characters)", value.chars().count())
 }
 
 /// A value and where it was written; equality ignores the position, so a v1 config and its v2 twin compare equal.
@@ -216,39 +206,46 @@ impl<T: Eq> Eq for Located<T> {}
 mod tests {
     use super::*;
 
-    /// A diagnostic deep in a one-line JSON config shows a window of the line around the span, with the
-    /// caret under the span and the secrets beside it masked.
+    /// A diagnostic deep in a one-line JSON config (curtin's `$CONFIG`) shows a window of the line, with
+    /// the caret under the span and every secret, in the source and in the message, masked.
     #[test]
-    fn long_lines_are_windowed_and_secrets_masked() {
+    fn secrets_are_masked_and_long_lines_windowed() {
         let padding = "x".repeat(300);
         let source = format!(
             r#"{{"a":"{padding}","reporting":{{"maas":{{"consumer_key":"Kc8x2RbqZLz3","endpoint":"ftp://10.0.0.2/","token_key":"9VnUq4sYdE2h","token_secret":"Zr5tW8yBn3mQ"}}}},"z":"{padding}"}}"#
         );
-        let col = source.find("ftp://").expect("the endpoint") + 1;
+        let col = source.find("\"ftp://").expect("the endpoint") + 1;
         let d = Diagnostic::error(
-            Code::Type,
+            Code::Reporting,
             Some(Span {
                 line: 1,
                 col: col as u32,
-                len: 15,
+                len: 17,
             }),
             "the endpoint `ftp://10.0.0.2/` is not http; the token was 9VnUq4sYdE2h",
         );
         let out = render("config.json", &source, &[d]);
-        let masked = source
-            .replace("Kc8x2RbqZLz3", "************")
-            .replace("9VnUq4sYdE2h", "************")
-            .replace("Zr5tW8yBn3mQ", "************");
-        let shown = &masked[col - 1 - CONTEXT..col - 1 + 15 + CONTEXT];
-        assert!(shown.contains("token_secret") && !shown.contains("Zr5t"));
-        assert_eq!(
-            out,
-            format!(
-                "error: the endpoint `ftp://10.0.0.2/` is not http; the token was ************\n \
-                 --> config.json:1:{col}\n  |\n1 | ...{shown}...\n  | {}{}\n\n",
-                " ".repeat(CONTEXT + 3),
-                "^".repeat(15)
-            )
+        for secret in ["Kc8x2RbqZLz3", "9VnUq4sYdE2h", "Zr5tW8yBn3mQ"] {
+            assert!(!out.contains(secret), "{secret} in:\n{out}");
+        }
+        assert!(out.starts_with(
+            "error: the endpoint `ftp://10.0.0.2/` is not http; the token was ************\n"
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines
+            .iter()
+            .position(|l| l.starts_with("1 | "))
+            .expect("the source line");
+        assert!(lines[shown].len() < source.len() / 2, "{out}");
+        assert!(
+            lines[shown].contains(
+                r#""************","endpoint":"ftp://10.0.0.2/","token_key":"************""#
+            ),
+            "{out}"
         );
+        let at = lines[shown]
+            .find("\"ftp://")
+            .expect("the endpoint is shown");
+        assert_eq!(lines[shown + 1].find('^'), Some(at), "{out}");
     }
 }

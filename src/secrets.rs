@@ -7,76 +7,97 @@
 //! plain word up to the end of the line or a delimiter. Every copy of a value found that way is masked too,
 //! wherever it appears (curtin's config repeats the OAuth values in several places).
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 /// Config text with every secret value replaced by `*`, one per character, so that columns stay right.
+/// Text without secrets is not copied.
 #[derive(Debug)]
-pub struct Masked {
-    pub text: String,
+pub struct Masked<'a> {
+    pub text: Cow<'a, str>,
     /// The secret values found, longest first; masked wherever they appear.
-    values: Vec<Vec<char>>,
+    values: Vec<String>,
 }
 
 /// Values shorter than this are masked where they follow their key, but not elsewhere: masking every
 /// `1` in a config would hide more than it protects.
 const MIN_REPEATED: usize = 4;
 
-impl Masked {
-    pub fn new(source: &str) -> Masked {
-        let mut chars: Vec<char> = source.chars().collect();
-        let mut values: Vec<Vec<char>> = Vec::new();
+impl<'a> Masked<'a> {
+    pub fn new(source: &'a str) -> Masked<'a> {
+        let bytes = source.as_bytes();
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        let mut values: Vec<String> = Vec::new();
         let mut i = 0;
-        while i < chars.len() {
-            if !is_word(chars[i]) || (i > 0 && is_word(chars[i - 1])) {
+        while i < bytes.len() {
+            if !is_word(bytes[i]) || (i > 0 && is_word(bytes[i - 1])) {
                 i += 1;
                 continue;
             }
-            let end = (i..chars.len())
-                .find(|&j| !is_word(chars[j]))
-                .unwrap_or(chars.len());
-            let word: String = chars[i..end].iter().collect();
-            if is_secret_key(&word)
-                && let Some(value) = value_after(&chars, end)
+            let end = (i..bytes.len())
+                .find(|&j| !is_word(bytes[j]))
+                .unwrap_or(bytes.len());
+            if is_secret_key(&source[i..end])
+                && let Some(value) = value_after(bytes, end)
             {
-                let found: Vec<char> = chars[value.clone()].to_vec();
-                if !found.is_empty() && !values.contains(&found) {
-                    values.push(found);
+                let found = &source[value.clone()];
+                if !values.iter().any(|v| v == found) {
+                    values.push(found.to_string());
                 }
-                chars[value].fill('*');
+                ranges.push(value);
             }
             i = end;
         }
+        values.retain(|v| v.chars().count() >= MIN_REPEATED);
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.retain(|v| v.len() >= MIN_REPEATED);
         let masked = Masked {
-            text: String::new(),
+            text: Cow::Borrowed(source),
             values,
         };
-        let text = masked.mask_chars(chars);
-        Masked { text, ..masked }
+        ranges.extend(masked.copies(source));
+        if ranges.is_empty() {
+            return masked;
+        }
+        Masked {
+            text: Cow::Owned(star(source, ranges)),
+            ..masked
+        }
     }
 
     /// `text` with every secret value found in the config masked (for messages that quote the config).
     pub fn mask(&self, text: &str) -> String {
-        self.mask_chars(text.chars().collect())
+        star(text, self.copies(text).collect())
     }
 
-    fn mask_chars(&self, mut chars: Vec<char>) -> String {
-        for value in &self.values {
-            let mut at = 0;
-            while at + value.len() <= chars.len() {
-                if chars[at..at + value.len()] == value[..] {
-                    chars[at..at + value.len()].fill('*');
-                    at += value.len();
-                } else {
-                    at += 1;
-                }
-            }
-        }
-        chars.into_iter().collect()
+    /// Where the secret values appear in `text`.
+    fn copies<'t>(&'t self, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
+        self.values.iter().flat_map(move |v| {
+            text.match_indices(v.as_str())
+                .map(|(at, m)| at..at + m.len())
+        })
     }
 }
 
-fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+/// `text` with the characters in `ranges` (byte ranges on character boundaries) replaced by `*`.
+fn star(text: &str, mut ranges: Vec<Range<usize>>) -> String {
+    ranges.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for range in ranges {
+        let start = range.start.max(at);
+        if start >= range.end {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.extend(text[start..range.end].chars().map(|_| '*'));
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
 fn is_secret_key(word: &str) -> bool {
@@ -87,58 +108,55 @@ fn is_secret_key(word: &str) -> bool {
         || word.ends_with("consumer_key")
 }
 
-/// Where the value of a key that ends at `at` lies: after an optional closing quote, `:` or `=`, and
+/// Where the value of a key that ends at byte `at` lies: after an optional closing quote, `:` or `=`, and
 /// blanks; a quoted string without its quotes (a JSON-escaped `\"` counts as a quote), or a plain word.
-fn value_after(chars: &[char], mut at: usize) -> Option<std::ops::Range<usize>> {
-    let get = |i: usize| chars.get(i).copied();
-    if matches!(get(at), Some('"' | '\'')) {
+/// The ends are at ASCII delimiters, so on character boundaries.
+fn value_after(bytes: &[u8], mut at: usize) -> Option<Range<usize>> {
+    let get = |i: usize| bytes.get(i).copied();
+    if matches!(get(at), Some(b'"' | b'\'')) {
         at += 1;
-    } else if get(at) == Some('\\') && get(at + 1) == Some('"') {
+    } else if get(at) == Some(b'\\') && get(at + 1) == Some(b'"') {
         at += 2;
     }
-    while matches!(get(at), Some(' ' | '\t')) {
+    while matches!(get(at), Some(b' ' | b'\t')) {
         at += 1;
     }
-    let separator = get(at).filter(|c| matches!(c, ':' | '='))?;
+    let separator = get(at).filter(|c| matches!(c, b':' | b'='))?;
     at += 1;
-    while matches!(get(at), Some(' ' | '\t')) {
+    while matches!(get(at), Some(b' ' | b'\t')) {
         at += 1;
     }
-    let (start, quote) = match (get(at), get(at + 1)) {
-        (Some(q @ ('"' | '\'')), _) => (at + 1, Some(vec![q])),
-        (Some('\\'), Some('"')) => (at + 2, Some(vec!['\\', '"'])),
+    let (start, quote): (usize, Option<&[u8]>) = match (get(at), get(at + 1)) {
+        (Some(b'"'), _) => (at + 1, Some(b"\"")),
+        (Some(b'\''), _) => (at + 1, Some(b"'")),
+        (Some(b'\\'), Some(b'"')) => (at + 2, Some(b"\\\"")),
         _ => (at, None),
     };
     let mut end = start;
     match quote {
         Some(quote) => {
-            while end < chars.len() && chars[end] != '\n' {
-                if chars[end..].starts_with(&quote) {
-                    break;
-                }
-                if quote == ['"'] && chars[end] == '\\' {
+            while end < bytes.len() && bytes[end] != b'\n' && !bytes[end..].starts_with(quote) {
+                if quote == b"\"" && bytes[end] == b'\\' {
                     end += 1;
                 }
                 end += 1;
             }
+            end = end.min(bytes.len());
         }
         None => {
-            let stops: &[char] = if separator == '=' {
-                &[
-                    '\n', '\r', ' ', '\t', ',', '}', ']', '"', '\'', '\\', '&', ';',
-                ]
+            let stops: &[u8] = if separator == b'=' {
+                b"\n\r \t,}]\"'\\&;"
             } else {
-                &['\n', '\r', ',', '}', ']', '"', '\'', '\\', '&', ';', '#']
+                b"\n\r,}]\"'\\&;#"
             };
-            while end < chars.len() && !stops.contains(&chars[end]) {
+            while end < bytes.len() && !stops.contains(&bytes[end]) {
                 end += 1;
             }
-            while end > start && matches!(chars[end - 1], ' ' | '\t') {
+            while end > start && matches!(bytes[end - 1], b' ' | b'\t') {
                 end -= 1;
             }
         }
     }
-    let end = end.min(chars.len());
     (end > start).then_some(start..end)
 }
 

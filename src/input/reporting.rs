@@ -3,6 +3,7 @@
 
 use crate::diag::{Diagnostics, Located, Span};
 use crate::input::decode::Decoder;
+use crate::input::yaml;
 
 /// `reporting.maas` as written (curtin's webhook reporter options).
 #[derive(Debug, Default)]
@@ -32,7 +33,7 @@ const KEYS: &[&str] = &[
 /// Reads `reporting.maas` from a whole curtin config (YAML or JSON). `None` when there is none: a bare
 /// network config, or curtin run without MAAS.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Maas> {
-    let root = super::document(source, diags)?;
+    let root = yaml::parse(source, diags)?;
     let mut de = Decoder { diags };
     let top = de.open_map(&root, "")?;
     let reporting = top.get("reporting")?;

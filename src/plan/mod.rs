@@ -3,10 +3,12 @@
 //!
 //! `network` is the plan's shape for the network (what the script and the JSON plan read); `links` walks
 //! the model's link graph and orders the work; `teaming`, `vmks` and `routes` decide one concern each.
+//! `storage` is the storage half: disks, partitions and datastores.
 
 mod links;
 pub mod network;
 mod routes;
+pub mod storage;
 mod teaming;
 mod vmks;
 
@@ -29,6 +31,22 @@ pub struct Options {
     pub vm_network: Option<String>,
 }
 
+/// Whether ESXi takes `name` as a port group name: not empty, without control characters. The error says
+/// why not, for a command-line option.
+pub fn check_port_group_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err(
+            "a port group needs a name that is not blank (or use --no-vm-network)".to_string(),
+        );
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "{name:?} has a control character, which ESXi does not take in a port group name"
+        ));
+    }
+    Ok(())
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -37,18 +55,28 @@ impl Default for Options {
     }
 }
 
-/// What the host must look like. Serialized, it is the JSON plan: keys in kebab-case.
+/// What the host must look like. Serialized, it is the JSON plan: keys in kebab-case. A half the config
+/// does not have is absent, and the script leaves that side of the host alone.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Plan {
     pub format_version: u32,
-    pub network: Network,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<storage::Storage>,
 }
 
 /// Builds the plan; approximations become warnings, what ESXi cannot do becomes errors.
-pub fn plan(net: &model::Network, options: &Options, diags: &mut Diagnostics) -> Plan {
+pub fn plan(
+    net: Option<&model::Network>,
+    disks: Option<&model::storage::Storage>,
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
-        network: links::Planner::new(net, diags).network(options),
+        network: net.map(|net| links::Planner::new(net, diags).network(options)),
+        storage: disks.map(|disks| storage::plan(disks, diags)),
     }
 }

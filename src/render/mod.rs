@@ -10,6 +10,7 @@ use crate::plan::Plan;
 const PRELUDE: &str = include_str!("templates/prelude.sh");
 const MAAS: &str = include_str!("templates/maas.sh");
 const NETWORK: &str = include_str!("templates/network.sh.j2");
+const STORAGE: &str = include_str!("templates/storage.sh.j2");
 const HOST: &str = include_str!("templates/host.sh");
 const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
 
@@ -66,6 +67,8 @@ fn environment() -> Environment<'static> {
         .expect("the MAAS steps template parses");
     env.add_template("network.sh.j2", NETWORK)
         .expect("the network template parses");
+    env.add_template("storage.sh.j2", STORAGE)
+        .expect("the storage template parses");
     env.add_template("host.sh", HOST)
         .expect("the host steps template parses");
     env.add_template("firstboot.sh", FIRSTBOOT)

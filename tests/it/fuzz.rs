@@ -1,5 +1,5 @@
-//! A short fuzz run of the input parsers, driven by proptest: mutated fixtures and arbitrary text must give
-//! diagnostics, never a panic. Longer runs: `PROPTEST_CASES=100000 cargo test --test it fuzz`.
+//! A short fuzz run of the input parsers, driven by proptest: mutated fixtures (network and storage) and
+//! arbitrary text must give diagnostics, never a panic. Longer runs: `PROPTEST_CASES=100000 cargo test --test it fuzz`.
 
 use maas_esxi::{Options, check};
 use proptest::prelude::*;
@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use crate::fixture_files;
 
 fn corpus() -> Vec<String> {
-    ["network", "invalid"]
+    ["network", "storage", "invalid"]
         .iter()
         .flat_map(|d| fixture_files(d))
         .filter_map(|p| std::fs::read_to_string(p).ok())
@@ -41,6 +41,11 @@ fn edit() -> impl Strategy<Value = Edit> {
         Just("vlan_id: -1".to_string()),
         Just("mtu: 1e309".to_string()),
         Just("version: 2".to_string()),
+        Just("type: vmfs6".to_string()),
+        Just("devices: [sda-part3, sda-part3]".to_string()),
+        Just("size: 1.5G".to_string()),
+        Just("number: 129".to_string()),
+        Just("grub_device: true".to_string()),
         Just("\t".to_string()),
         Just("é".to_string()),
         "[ -~]{1,8}",
@@ -99,7 +104,11 @@ proptest! {
         let strict = Options { strict: true, ..Options::default() };
         for options in [Options::default(), strict] {
             let outcome = check(&text, &options);
-            // Rejected input always says why, with a position for everything but the empty document.
+            // Every diagnostic has a real position: no `0:0`, none without a place.
+            for d in &outcome.diagnostics.0 {
+                prop_assert!(d.span.is_some_and(|s| s.line >= 1 && s.col >= 1), "{d:?}");
+            }
+            // Rejected input always says why.
             if outcome.plan.is_none() {
                 prop_assert!(outcome.diagnostics.has_errors());
             } else {
@@ -114,5 +123,8 @@ proptest! {
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
         let outcome = check(&text, &Options::default());
         prop_assert!(outcome.plan.is_some() || outcome.diagnostics.has_errors());
+        for d in &outcome.diagnostics.0 {
+            prop_assert!(d.span.is_some_and(|s| s.line >= 1 && s.col >= 1), "{d:?}");
+        }
     }
 }

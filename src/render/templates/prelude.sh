@@ -114,6 +114,6 @@ finish() {
     say "$failures command(s) failed, $changes change(s) made:$failed"
     exit 1
   fi
-  say "done: $changes change(s)"
+  say "host configured: $changes change(s)"
   exit 0
 }

@@ -1,14 +1,17 @@
 //! The whole first boot of a deployed machine, on the simulated host. An ESXi 7.0 disk goes through `image
 //! finalize` and the curtin hook (as the library runs them, with the MAAS config of the fixture pointing
 //! at a fake MAAS on 127.0.0.1); the bundle is taken out of partition 6 into `$MAAS_ESXI_ROOT/altbootbank`,
-//! where ESXi mounts it, and its script runs under busybox sh against a freshly installed simulated host.
+//! where ESXi mounts it, and its script runs under busybox sh against a freshly installed simulated host
+//! with the config's NIC and disks.
 //!
 //! The fake MAAS checks the OAuth header of every request, runs a clock three hours ahead and fails a
 //! request now and then; at every request it also checks that the simulated firewall lets the host reach
 //! it and that no process of this test has a secret on its command line. A success, a failure injected
-//! into the network step, and a MAAS that cannot be reached are each checked to the end: hostname, keys,
-//! user-data fetched once and last, the events in order, the bundle removed or kept, the firewall as it
-//! was, no secret in any log.
+//! into the network step, and a MAAS that cannot be reached are each checked to the end: datastores,
+//! hostname, keys, user-data fetched once and last, the events in order, the bundle removed or kept, the
+//! firewall as it was, no secret in any log.
+
+mod support;
 
 #[path = "../../shared/curtin.rs"]
 mod curtin;
@@ -19,14 +22,14 @@ mod maas;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use disk::{Disk, Layout};
-use esxi_sim::host::{Firewall, Profile};
-use esxi_sim::storage::Storage;
+use esxi_sim::host::Firewall;
 use esxi_sim::{Fault, Sim};
 use maas::{Config, Failure, Request, Server, Token};
+use support::storage::{Image, check_storage, disk_specs, host_with};
 
 /// The MAC of the fixture's one NIC.
 const MAC: &str = "52:54:00:15:42:07";
@@ -37,13 +40,9 @@ const ROOTS_OWN: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH3kq root@installe
 const USER_DATA: &str =
     "#!/bin/sh\necho \"user-data ran: $0\" > \"$MAAS_ESXI_ROOT/user-data-ran\"\n";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The fixture's MAAS config as curtin writes `$CONFIG`, reporting to `endpoint`.
 fn config(endpoint: &str) -> String {
-    curtin::config_json(&repo(), |c| {
+    curtin::config_json(&support::root(), |c| {
         c["reporting"]["maas"]["endpoint"] = endpoint.into()
     })
 }
@@ -61,7 +60,7 @@ fn finalized() -> (tempfile::TempDir, Disk) {
     let mut options =
         maas_esxi::image::finalize::Options::new(&disk.path, dir.path().join("esxi.dd.gz"));
     options.binary = Some(binary);
-    options.progress = false;
+    options.verbosity = maas_esxi::image::progress::Verbosity::Quiet;
     maas_esxi::image::finalize::finalize(&options).expect("finalize");
     (dir, disk)
 }
@@ -152,13 +151,16 @@ struct Boot {
     sim: Sim,
 }
 
-/// A fresh host with the fixture's NIC.
+/// The fixture's storage model.
+fn storage() -> maas_esxi::model::storage::Storage {
+    maas_esxi::storage_model(&config("http://127.0.0.1:1/MAAS/metadata/status/x7kqfp"))
+        .expect("the fixture normalizes")
+        .expect("the fixture has storage")
+}
+
+/// A fresh host with the fixture's NIC and disks (its boot disk as MAAS's 32 GiB image leaves it).
 fn host() -> Sim {
-    Sim::new(&Profile {
-        major: 8,
-        macs: vec![MAC.to_string()],
-        storage: Storage::default(),
-    })
+    host_with(&[MAC.to_string()], &disk_specs(&storage(), Image::Small))
 }
 
 /// The fake MAAS's check at every request: the simulated firewall lets the host out to it, and no process
@@ -301,13 +303,16 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
     let (_dir, disk) = finalized();
     let machine = Machine::new();
     let server = server(&machine, |_| {});
-    machine.deploy(&disk, &server.endpoint(), &host());
+    let before = host();
+    machine.deploy(&disk, &server.endpoint(), &before);
     let boot = machine.boot(&[]);
     assert_eq!(boot.status, 0, "{}\n{}", boot.stderr, boot.log);
     let problems = server.problems();
     assert!(problems.is_empty(), "{problems:#?}");
 
-    // The network, as the config asks.
+    // The storage and the network, as the config asks.
+    let storage = check_storage(&storage(), &before.host, &boot.sim.host);
+    assert!(storage.is_empty(), "{storage:#?}");
     let vmk0 = &boot.sim.host.vmks[0];
     assert_eq!(
         (vmk0.name.as_str(), vmk0.ipv4.address.as_str()),
@@ -346,6 +351,8 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
             "start maas-esxi",
             "start maas-esxi/network",
             "finish maas-esxi/network SUCCESS",
+            "start maas-esxi/storage",
+            "finish maas-esxi/storage SUCCESS",
             "start maas-esxi/ssh-keys",
             "finish maas-esxi/ssh-keys SUCCESS",
             "start maas-esxi/hostname",
