@@ -42,6 +42,7 @@ pub enum Code {
     BondMode,
     Gateway,
     Route,
+    SearchDomain,
     Approximation,
     Unreachable,
 }
