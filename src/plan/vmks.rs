@@ -175,7 +175,8 @@ impl Planner<'_, '_> {
             .collect()
     }
 
-    /// The management vmk on DHCP, on its port group and vSwitch with the first active uplink.
+    /// The management vmk's path to MAAS: its vSwitch with the first active uplink, its port group and
+    /// VLAN, its MAC and its planned IPv4 configuration.
     pub(super) fn fallback(
         &self,
         vmks: &[Vmk],
@@ -183,21 +184,19 @@ impl Planner<'_, '_> {
         vswitches: &[VSwitch],
     ) -> Option<Fallback> {
         let vmk = vmks.first()?;
-        let vswitch = portgroups
-            .iter()
-            .find(|pg| pg.name == vmk.portgroup)
-            .map(|pg| pg.vswitch.clone())
-            .unwrap_or_default();
-        let uplink = vswitches
-            .iter()
-            .find(|vs| vs.name == vswitch)
-            .and_then(|vs| vs.teaming.active.first().or(vs.uplinks.first()).copied());
+        let pg = portgroups.iter().find(|pg| pg.name == vmk.portgroup);
+        let vswitch = pg.map(|pg| pg.vswitch.clone()).unwrap_or_default();
+        let vs = vswitches.iter().find(|vs| vs.name == vswitch);
         Some(Fallback {
             vmk: vmk.name.clone(),
             portgroup: vmk.portgroup.clone(),
+            uplink: vs.and_then(|vs| vs.teaming.active.first().or(vs.uplinks.first()).copied()),
+            vswitch_mtu: vs.map_or(1500, |vs| vs.mtu),
             vswitch,
-            uplink,
             mac: vmk.mac.clone(),
+            vlan: pg.map_or(0, |pg| pg.vlan),
+            mtu: vmk.mtu,
+            ipv4: vmk.ipv4.clone(),
         })
     }
 

@@ -116,6 +116,10 @@ fn plan_named(name: &str) -> Plan {
                 vswitch: "vSwitch0".into(),
                 uplink: Some(0),
                 mac: None,
+                vlan: 0,
+                vswitch_mtu: 1500,
+                mtu: 1500,
+                ipv4: Ipv4::Dhcp,
             }),
         },
     }

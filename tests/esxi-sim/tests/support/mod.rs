@@ -86,6 +86,9 @@ pub struct Run {
     pub status: i32,
     pub stderr: String,
     pub log: String,
+    /// Signs of shell expansion of what the host printed or the config named: files the script created in
+    /// its working directory, arguments that name the files there.
+    pub expansions: Vec<String>,
 }
 
 impl Run {
@@ -94,7 +97,11 @@ impl Run {
     }
 }
 
-/// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own.
+/// The file every script run finds in its working directory: a glob the script expanded would name it.
+const CANARY: &str = "glob-canary";
+
+/// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own that
+/// holds files, so that a glob expanded by mistake shows.
 pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     let dir = std::env::temp_dir().join(format!("esxi-e2e-{}-{label}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -105,18 +112,34 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     );
     sim.save(&state).expect("state saved");
     std::fs::write(&file, script).expect("script written");
+    std::fs::write(dir.join(CANARY), "").expect("canary written");
     let out = Command::new(env!("CARGO_BIN_EXE_esxi-sim"))
         .arg("run")
         .arg(&state)
         .arg(&file)
+        .current_dir(&dir)
         .env("MAAS_ESXI_LOG", &log)
         .output()
         .expect("esxi-sim runs");
+    let sim = Sim::load(&state).expect("state readable");
+    let mut expansions: Vec<String> = std::fs::read_dir(&dir)
+        .expect("temp dir readable")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| ![CANARY, "host.json", "firstboot.sh", "maas-esxi.log"].contains(&n.as_str()))
+        .map(|n| format!("the script created the file {n:?}"))
+        .collect();
+    expansions.extend(
+        sim.calls
+            .iter()
+            .filter(|c| c.args.iter().any(|a| a.contains(CANARY)))
+            .map(|c| format!("a glob was expanded: {}", c.args.join(" "))),
+    );
     let run = Run {
-        sim: Sim::load(&state).expect("state readable"),
+        sim,
         status: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         log: std::fs::read_to_string(&log).unwrap_or_default(),
+        expansions,
     };
     let _ = std::fs::remove_dir_all(&dir);
     run
@@ -161,13 +184,143 @@ pub fn network_view(host: &Host, by_mac: bool) -> serde_json::Value {
     })
 }
 
-/// Whether some vmk has an address a peer could reach: DHCP, a static IPv4, or a global IPv6 address.
-pub fn reachable(host: &Host) -> bool {
-    host.vmks.iter().any(|k| {
-        matches!(k.ipv4.kind.as_str(), "dhcp" | "static")
-            || (k.ipv6.enabled
-                && (k.ipv6.dhcpv6 || k.ipv6.router_adv || !k.ipv6.addresses.is_empty()))
-    })
+/// Where the management vmk stands: MAAS reaches the host through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Management {
+    /// On its port group, VLAN and boot NIC, with its link's MAC and its planned address.
+    Planned,
+    /// On its port group, VLAN and boot NIC, with its link's MAC, on DHCP instead of a static address.
+    Dhcp,
+    /// Anything else: MAAS cannot reach the host there.
+    Lost,
+}
+
+/// Judges `host`'s management vmk, `vmk0`, against the config's model: on the management link's port group
+/// (the one whose IPv4 configuration holds the default gateway), with the link's VLAN, on a vSwitch with
+/// one of the link's NICs as an active uplink, with the link's MAC; then its address. The reason comes
+/// with `Lost`.
+pub fn management(model: &Network, host: &Host) -> (Management, String) {
+    let lost = |why: String| (Management::Lost, why);
+    let Some(link) = model.management_link() else {
+        return lost("the config has no management link".into());
+    };
+    let name = link.name.value.as_str();
+    // The link's IPv4 configurations, one vmk each: DHCP first, then the static addresses.
+    let mut configs: Vec<Option<(Ipv4Addr, u8)>> = Vec::new();
+    if link.dhcp4 {
+        configs.push(None);
+    }
+    configs.extend(
+        link.ipv4
+            .iter()
+            .map(|a| Some((a.value.addr, a.value.prefix))),
+    );
+    let via = match model.gateway4.as_ref().map(|g| g.via.value) {
+        Some(IpAddr::V4(v)) => Some(v),
+        _ => None,
+    };
+    let index = configs
+        .iter()
+        .position(|c| match (c, via) {
+            (Some((a, p)), Some(v)) => maas_esxi::model::Ipv4Net {
+                addr: *a,
+                prefix: *p,
+            }
+            .contains(v),
+            _ => false,
+        })
+        .unwrap_or(0);
+    let portgroup = if index == 0 {
+        name.to_string()
+    } else {
+        format!("{name}:{index}")
+    };
+    let Some(vmk) = host.vmks.iter().find(|k| k.name == "vmk0") else {
+        return lost("there is no vmk0".into());
+    };
+    if vmk.portgroup != portgroup {
+        return lost(format!("vmk0 is on {:?}, not {portgroup:?}", vmk.portgroup));
+    }
+    let Some(pg) = host.portgroups.iter().find(|p| p.name == portgroup) else {
+        return lost(format!("port group {portgroup:?} is missing"));
+    };
+    let vlan = match &link.kind {
+        LinkKind::Vlan(v) => i64::from(v.id.value),
+        _ => 0,
+    };
+    if pg.vlan != vlan {
+        return lost(format!("port group VLAN {} instead of {vlan}", pg.vlan));
+    }
+    let mut nics = Vec::new();
+    let root = root_of(model, link);
+    leaves_of(model, root, &mut nics);
+    let active_nic = host
+        .vswitches
+        .iter()
+        .find(|v| v.name == pg.vswitch)
+        .is_some_and(|vs| {
+            vs.failover.active.iter().any(|u| {
+                vs.uplinks.contains(u)
+                    && host
+                        .nics
+                        .iter()
+                        .any(|n| &n.name == u && nics.contains(&n.mac.to_ascii_lowercase()))
+            })
+        });
+    if !active_nic {
+        return lost(format!(
+            "vSwitch {} has none of {nics:?} as an active uplink",
+            pg.vswitch
+        ));
+    }
+    if index == 0
+        && let Some(mac) = &link.mac
+        && vmk.mac != mac.value.as_str()
+    {
+        return lost(format!(
+            "vmk0 has MAC {}, not the link's {}",
+            vmk.mac,
+            mac.value.as_str()
+        ));
+    }
+    let planned = match configs.get(index) {
+        Some(None) => vmk.ipv4.kind == "dhcp",
+        Some(Some((a, p))) => {
+            vmk.ipv4.kind == "static"
+                && vmk.ipv4.address == a.to_string()
+                && vmk.ipv4.netmask
+                    == Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0))
+                        .to_string()
+        }
+        // No IPv4: its IPv6 configuration.
+        None => {
+            let have: BTreeSet<String> = vmk
+                .ipv6
+                .addresses
+                .iter()
+                .map(|(a, p)| format!("{a}/{p}"))
+                .collect();
+            let want: BTreeSet<String> = link
+                .ipv6
+                .iter()
+                .map(|a| format!("{}/{}", a.value.addr, a.value.prefix))
+                .collect();
+            vmk.ipv6.enabled
+                && have == want
+                && vmk.ipv6.dhcpv6 == link.dhcp6
+                && vmk.ipv6.router_adv == link.accept_ra
+        }
+    };
+    if planned {
+        (Management::Planned, String::new())
+    } else if vmk.ipv4.kind == "dhcp" {
+        (Management::Dhcp, String::new())
+    } else {
+        lost(format!(
+            "vmk0's IPv4 is {:?} {}",
+            vmk.ipv4.kind, vmk.ipv4.address
+        ))
+    }
 }
 
 fn find_link<'a>(model: &'a Network, name: &str) -> Option<&'a Link> {
@@ -198,27 +351,29 @@ fn root_of<'a>(model: &'a Network, mut l: &'a Link) -> &'a Link {
     l
 }
 
+/// The MACs of the physical NICs under `l`, in member order.
+fn leaves_of(model: &Network, l: &Link, out: &mut Vec<String>) {
+    let members = match &l.kind {
+        LinkKind::Physical => {
+            out.extend(l.mac.as_ref().map(|m| m.value.as_str().to_string()));
+            return;
+        }
+        LinkKind::Bond(b) => &b.members,
+        LinkKind::Bridge(b) => &b.members,
+        LinkKind::Vlan(_) => return,
+    };
+    for m in members {
+        if let Some(ml) = model.links.iter().find(|x| x.name.value == m.value) {
+            leaves_of(model, ml, out);
+        }
+    }
+}
+
 /// Everything in which `host` differs from what the config asks for (DESIGN.md §4), worked out from the
 /// config's model, not from the plan the script was made from.
 pub fn check_host(model: &Network, host: &Host) -> Vec<String> {
     let mut problems = Vec::new();
     let link = |name: &str| find_link(model, name);
-    fn leaves<'a>(model: &'a Network, l: &'a Link, out: &mut Vec<String>) {
-        let members = match &l.kind {
-            LinkKind::Physical => {
-                out.extend(l.mac.as_ref().map(|m| m.value.as_str().to_string()));
-                return;
-            }
-            LinkKind::Bond(b) => &b.members,
-            LinkKind::Bridge(b) => &b.members,
-            LinkKind::Vlan(_) => return,
-        };
-        for m in members {
-            if let Some(ml) = model.links.iter().find(|x| x.name.value == m.value) {
-                leaves(model, ml, out);
-            }
-        }
-    }
     let mac_of = |vmnic: &String| {
         host.nics.iter().find(|n| &n.name == vmnic).map_or_else(
             || format!("unknown {vmnic}"),
@@ -232,7 +387,7 @@ pub fn check_host(model: &Network, host: &Host) -> Vec<String> {
         let name = l.name.value.as_str();
         let r = root_of(model, l);
         let mut want_uplinks = Vec::new();
-        leaves(model, r, &mut want_uplinks);
+        leaves_of(model, r, &mut want_uplinks);
         let needs_pg = l.is_addressed() || matches!(l.kind, LinkKind::Vlan(_));
         let Some(pg) = pg_of(name) else {
             if needs_pg {
@@ -725,4 +880,20 @@ pub fn required_changes(host: &Host, plan: &Plan) -> usize {
             .count();
     }
     n
+}
+
+/// Runs `f` on every item on all cores.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let size = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("no panic in a worker"))
+            .collect()
+    })
 }
