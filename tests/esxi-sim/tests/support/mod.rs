@@ -187,18 +187,19 @@ pub fn network_view(host: &Host, by_mac: bool) -> serde_json::Value {
 /// Where the management vmk stands: MAAS reaches the host through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Management {
-    /// On its port group, VLAN and boot NIC, with its link's MAC and its planned address.
+    /// On its planned port group, with its VLAN, its boot NIC and its link's MAC, and its planned address.
     Planned,
-    /// On its port group, VLAN and boot NIC, with its link's MAC, on DHCP instead of a static address.
+    /// On the management link's VLAN and boot NIC with the link's MAC, on DHCP instead of its planned
+    /// address or port group: MAAS's DHCP server, which keys on the MAC, still gives it its address.
     Dhcp,
     /// Anything else: MAAS cannot reach the host there.
     Lost,
 }
 
-/// Judges `host`'s management vmk, `vmk0`, against the config's model: on the management link's port group
-/// (the one whose IPv4 configuration holds the default gateway), with the link's VLAN, on a vSwitch with
-/// one of the link's NICs as an active uplink, with the link's MAC; then its address. The reason comes
-/// with `Lost`.
+/// Judges `host`'s management vmk, `vmk0`, against the config's model: on a port group with the management
+/// link's VLAN, on a vSwitch with one of the link's NICs as an active uplink, with the link's MAC; then on
+/// the planned port group (the link's, or its alias whose address holds the default gateway) with the
+/// planned address, or on DHCP. The reason comes with `Lost`.
 pub fn management(model: &Network, host: &Host) -> (Management, String) {
     let lost = |why: String| (Management::Lost, why);
     let Some(link) = model.management_link() else {
@@ -238,11 +239,8 @@ pub fn management(model: &Network, host: &Host) -> (Management, String) {
     let Some(vmk) = host.vmks.iter().find(|k| k.name == "vmk0") else {
         return lost("there is no vmk0".into());
     };
-    if vmk.portgroup != portgroup {
-        return lost(format!("vmk0 is on {:?}, not {portgroup:?}", vmk.portgroup));
-    }
-    let Some(pg) = host.portgroups.iter().find(|p| p.name == portgroup) else {
-        return lost(format!("port group {portgroup:?} is missing"));
+    let Some(pg) = host.portgroups.iter().find(|p| p.name == vmk.portgroup) else {
+        return lost(format!("vmk0's port group {:?} is missing", vmk.portgroup));
     };
     let vlan = match &link.kind {
         LinkKind::Vlan(v) => i64::from(v.id.value),
@@ -283,42 +281,43 @@ pub fn management(model: &Network, host: &Host) -> (Management, String) {
             mac.value.as_str()
         ));
     }
-    let planned = match configs.get(index) {
-        Some(None) => vmk.ipv4.kind == "dhcp",
-        Some(Some((a, p))) => {
-            vmk.ipv4.kind == "static"
-                && vmk.ipv4.address == a.to_string()
-                && vmk.ipv4.netmask
-                    == Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0))
-                        .to_string()
-        }
-        // No IPv4: its IPv6 configuration.
-        None => {
-            let have: BTreeSet<String> = vmk
-                .ipv6
-                .addresses
-                .iter()
-                .map(|(a, p)| format!("{a}/{p}"))
-                .collect();
-            let want: BTreeSet<String> = link
-                .ipv6
-                .iter()
-                .map(|a| format!("{}/{}", a.value.addr, a.value.prefix))
-                .collect();
-            vmk.ipv6.enabled
-                && have == want
-                && vmk.ipv6.dhcpv6 == link.dhcp6
-                && vmk.ipv6.router_adv == link.accept_ra
-        }
-    };
+    let planned = vmk.portgroup == portgroup
+        && match configs.get(index) {
+            Some(None) => vmk.ipv4.kind == "dhcp",
+            Some(Some((a, p))) => {
+                vmk.ipv4.kind == "static"
+                    && vmk.ipv4.address == a.to_string()
+                    && vmk.ipv4.netmask
+                        == Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0))
+                            .to_string()
+            }
+            // No IPv4: its IPv6 configuration.
+            None => {
+                let have: BTreeSet<String> = vmk
+                    .ipv6
+                    .addresses
+                    .iter()
+                    .map(|(a, p)| format!("{a}/{p}"))
+                    .collect();
+                let want: BTreeSet<String> = link
+                    .ipv6
+                    .iter()
+                    .map(|a| format!("{}/{}", a.value.addr, a.value.prefix))
+                    .collect();
+                vmk.ipv6.enabled
+                    && have == want
+                    && vmk.ipv6.dhcpv6 == link.dhcp6
+                    && vmk.ipv6.router_adv == link.accept_ra
+            }
+        };
     if planned {
         (Management::Planned, String::new())
     } else if vmk.ipv4.kind == "dhcp" {
         (Management::Dhcp, String::new())
     } else {
         lost(format!(
-            "vmk0's IPv4 is {:?} {}",
-            vmk.ipv4.kind, vmk.ipv4.address
+            "vmk0 is on {:?} (planned {portgroup:?}) with IPv4 {:?} {}",
+            vmk.portgroup, vmk.ipv4.kind, vmk.ipv4.address
         ))
     }
 }
