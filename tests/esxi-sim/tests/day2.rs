@@ -9,7 +9,10 @@ mod support;
 use std::path::PathBuf;
 
 use maas_esxi::model::Network;
-use support::{Management, check_host, fresh, macs, management, network_view, par_map, run};
+use support::{
+    Management, assert_no_problems, check_host, fresh, injected, judge_failure, macs, management,
+    network_view, par_flat_map, par_map, run,
+};
 
 /// One config of a pair, translated.
 struct Config {
@@ -91,7 +94,7 @@ fn view(host: &esxi_sim::Host, model: &Network) -> serde_json::Value {
 fn each_change_ends_as_the_new_config_and_a_rerun_changes_nothing() {
     let all = transitions();
     assert!(all.len() >= 16, "only {} day-2 transitions", all.len());
-    let problems: Vec<String> = par_map(&all, |(change, from, to)| {
+    let problems: Vec<String> = par_flat_map(&all, |(change, from, to)| {
         let label = format!("day2-{}", to.name.replace('/', "-"));
         let nics = macs(&from.model);
         assert_eq!(
@@ -135,13 +138,7 @@ fn each_change_ends_as_the_new_config_and_a_rerun_changes_nothing() {
         let mut again = second.sim.clone();
         again.calls.clear();
         let third = run(&again, &to.script, &format!("{label}-c"));
-        let changes: Vec<String> = third
-            .sim
-            .calls
-            .iter()
-            .filter(|c| c.mutating)
-            .map(|c| c.args.join(" "))
-            .collect();
+        let changes = third.changes();
         if third.status != 0 || !changes.is_empty() {
             problems.push(format!(
                 "the re-run exited {} with changes {changes:?}",
@@ -152,16 +149,8 @@ fn each_change_ends_as_the_new_config_and_a_rerun_changes_nothing() {
             .into_iter()
             .map(|p| format!("{change}: {} -> {}: {p}", from.name, to.name))
             .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    });
+    assert_no_problems(&problems);
 }
 
 #[test]
@@ -196,41 +185,17 @@ fn a_failed_change_while_the_management_vmk_moves_keeps_it_addressed() {
         .enumerate()
         .flat_map(|(i, (_, changes))| changes.iter().map(move |&n| (i, n)))
         .collect();
-    let problems: Vec<String> = par_map(&jobs, |&(i, nth)| {
+    let problems: Vec<String> = par_flat_map(&jobs, |&(i, nth)| {
         let (_, from, to) = &moves[i];
         let mut host = starts[i].0.clone();
-        host.faults.push(esxi_sim::Fault {
-            nth: Some(nth),
-            message: "Sysinfo error: Busy (injected fault)".into(),
-            ..esxi_sim::Fault::default()
-        });
+        host.faults.push(injected(Some(nth), None, false));
         let faulty = run(&host, &to.script, &format!("day2-move-{i}-{nth}"));
-        let kind = faulty
-            .sim
-            .calls
-            .iter()
-            .find(|c| !c.ok)
-            .map_or("(no fault fired)", |c| c.kind.as_str());
-        let mut problems = Vec::new();
-        if faulty.status == 0 || !faulty.stderr.contains("injected fault") {
-            problems.push("the failure is not reported".to_string());
-        }
-        if let (Management::Lost, why) = management(&to.model, &faulty.sim.host) {
-            problems.push(format!("the management vmk is lost: {why}"));
-        }
+        let (kind, _, problems) = judge_failure(&to.model, &faulty);
         problems
             .into_iter()
             .map(|p| format!("{} -> {}: call {nth} ({kind}): {p}", from.name, to.name))
             .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    });
     assert!(jobs.len() >= 10, "only {} fault runs", jobs.len());
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }

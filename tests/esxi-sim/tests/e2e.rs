@@ -8,8 +8,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::{
-    Case, Management, cases, check_host, fresh, macs, management, network_view, par_map,
-    required_changes, run,
+    Case, Management, assert_no_problems, cases, check_host, fresh, macs, management, network_view,
+    par_flat_map, par_map, required_changes, run,
 };
 
 fn settings() -> insta::Settings {
@@ -22,12 +22,7 @@ fn settings() -> insta::Settings {
 /// Runs `f` on every fixture on all cores, and fails with every fixture's problems listed.
 fn each_case(f: impl Fn(&Case) -> Vec<String> + Sync) {
     let problems = for_cases(f);
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 /// Runs `f` on every fixture on all cores; the problems it found, each prefixed with its fixture.
@@ -38,14 +33,11 @@ fn for_cases(f: impl Fn(&Case) -> Vec<String> + Sync) -> Vec<String> {
         "expected the network fixtures, found {}",
         all.len()
     );
-    par_map(&all, |c| {
+    par_flat_map(&all, |c| {
         f(c).into_iter()
             .map(|p| format!("{}: {p}", c.name))
             .collect::<Vec<_>>()
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 #[test]
@@ -83,13 +75,7 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
         again.calls.clear();
         let second = run(&again, &case.script, &format!("{}-second", case.name));
         if second.status != 0 || second.stats().mutating != 0 {
-            let changes: Vec<String> = second
-                .sim
-                .calls
-                .iter()
-                .filter(|c| c.mutating)
-                .map(|c| c.args.join(" "))
-                .collect();
+            let changes = second.changes();
             problems.push(format!(
                 "re-run exited {} with changes {changes:?}",
                 second.status
@@ -108,12 +94,7 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
             insta::assert_json_snapshot!(format!("{name}.host"), host);
         }
     });
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 #[test]
@@ -182,7 +163,7 @@ fn one_failed_command_of_each_kind_is_reported_and_keeps_the_management_vmk_addr
             jobs.push((i, kind.clone()));
         }
     }
-    let problems: Vec<String> = par_map(&jobs, |(i, kind)| {
+    let problems: Vec<String> = par_flat_map(&jobs, |(i, kind)| {
         let case = &all[*i];
         let mut host = fresh(&macs(&case.model));
         host.faults.push(esxi_sim::Fault {
@@ -234,17 +215,9 @@ fn one_failed_command_of_each_kind_is_reported_and_keeps_the_management_vmk_addr
             .into_iter()
             .map(|p| format!("{}: {kind}: {p}", case.name))
             .collect()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    });
     assert!(jobs.len() >= 20, "only {} fault runs", jobs.len());
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 /// The checker is not a rubber stamp: an unconfigured host fails it for every fixture, and each kind of damage

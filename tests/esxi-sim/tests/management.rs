@@ -11,7 +11,10 @@ mod support;
 use std::collections::BTreeMap;
 
 use maas_esxi::plan::Ipv4;
-use support::{Case, Management, cases, fresh, macs, management, par_map, run};
+use support::{
+    Case, Management, assert_no_problems, cases, fresh, injected, judge_failure, macs,
+    par_flat_map, par_map, run,
+};
 
 /// What decides how the management vmk is built: fixtures of one shape fail in the same places.
 fn shape(case: &Case) -> String {
@@ -54,7 +57,7 @@ fn representatives() -> Vec<Case> {
         .collect()
 }
 
-/// A run with the `nth` call failing, or every call matching `repeat`.
+/// A fixture's run on a fresh host with a failure injected.
 struct Outcome {
     fixture: String,
     kind: String,
@@ -65,40 +68,12 @@ struct Outcome {
 fn fail_and_judge(case: &Case, fault: esxi_sim::Fault, label: &str) -> Outcome {
     let mut host = fresh(&macs(&case.model));
     host.faults.push(fault);
-    let faulty = run(&host, &case.script, label);
-    let failed: Vec<&esxi_sim::host::Call> = faulty.sim.calls.iter().filter(|c| !c.ok).collect();
-    let kind = failed
-        .first()
-        .map_or_else(|| "(no fault fired)".to_string(), |c| c.kind.clone());
-    let mut problems = Vec::new();
-    if failed.is_empty() {
-        problems.push("the fault did not fire".to_string());
-    }
-    if faulty.status == 0 {
-        problems.push("the script exited 0".to_string());
-    }
-    if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
-        problems.push(format!("the failure is not reported:\n{}", faulty.stderr));
-    }
-    let (state, why) = management(&case.model, &faulty.sim.host);
-    if state == Management::Lost {
-        problems.push(format!("the management vmk is lost: {why}"));
-    }
+    let (kind, management, problems) = judge_failure(&case.model, &run(&host, &case.script, label));
     Outcome {
         fixture: case.name.clone(),
         kind,
-        management: state,
+        management,
         problems,
-    }
-}
-
-fn injected(nth: Option<usize>, matching: Option<&str>, repeat: bool) -> esxi_sim::Fault {
-    esxi_sim::Fault {
-        nth,
-        matching: matching.map(str::to_string),
-        message: "Sysinfo error: Busy (injected fault)".into(),
-        repeat,
-        ..esxi_sim::Fault::default()
     }
 }
 
@@ -172,12 +147,7 @@ fn every_failed_change_leaves_the_management_vmk_addressed() {
         })
         .collect();
     assert!(outcomes.len() >= 100, "only {} fault runs", outcomes.len());
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 /// A host that keeps refusing the planned static address: the management vmk falls back to DHCP on its
@@ -199,7 +169,7 @@ fn a_static_address_the_host_keeps_refusing_falls_back_to_dhcp() {
         "only {} static fixtures",
         fixtures.len()
     );
-    let problems: Vec<String> = par_map(&fixtures, |case| {
+    let problems: Vec<String> = par_flat_map(&fixtures, |case| {
         let o = fail_and_judge(
             case,
             injected(None, Some("--type=static"), true),
@@ -220,16 +190,8 @@ fn a_static_address_the_host_keeps_refusing_falls_back_to_dhcp() {
             .into_iter()
             .map(|p| format!("{}: {p}", case.name))
             .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    });
+    assert_no_problems(&problems);
 }
 
 /// A host that keeps refusing one kind of change, on three fixtures: a static NIC, a bond whose boot NIC is
@@ -312,10 +274,5 @@ fn a_change_the_host_keeps_refusing_is_reported() {
                 .map(move |p| format!("{}: {}: {p}", o.fixture, o.kind))
         })
         .collect();
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }

@@ -95,6 +95,16 @@ impl Run {
     pub fn stats(&self) -> Stats {
         self.sim.stats()
     }
+
+    /// The command lines of the calls that change the host.
+    pub fn changes(&self) -> Vec<String> {
+        self.sim
+            .calls
+            .iter()
+            .filter(|c| c.mutating)
+            .map(|c| c.args.join(" "))
+            .collect()
+    }
 }
 
 /// The file every script run finds in its working directory: a glob the script expanded would name it.
@@ -881,6 +891,11 @@ pub fn required_changes(host: &Host, plan: &Plan) -> usize {
     n
 }
 
+/// Runs `f` on every item on all cores, and joins what it returns.
+pub fn par_flat_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
+    par_map(items, f).into_iter().flatten().collect()
+}
+
 /// Runs `f` on every item on all cores.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -895,4 +910,57 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
             .flat_map(|h| h.join().expect("no panic in a worker"))
             .collect()
     })
+}
+
+/// Fails the test with every problem listed, if there is any.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// A failure to inject: the `nth` call, or the first call (every call, with `repeat`) that contains
+/// `matching`.
+pub fn injected(nth: Option<usize>, matching: Option<&str>, repeat: bool) -> esxi_sim::Fault {
+    esxi_sim::Fault {
+        nth,
+        matching: matching.map(str::to_string),
+        message: "Sysinfo error: Busy (injected fault)".into(),
+        repeat,
+        ..esxi_sim::Fault::default()
+    }
+}
+
+/// How a run with an injected failure went: the kind of the command that failed first, where the
+/// management vmk ended, and the problems: a fault that did not fire, a failure not reported (the script
+/// must exit 1 and name it), a lost management vmk.
+pub fn judge_failure(model: &Network, faulty: &Run) -> (String, Management, Vec<String>) {
+    let kind = faulty
+        .sim
+        .calls
+        .iter()
+        .find(|c| !c.ok)
+        .map(|c| c.kind.clone());
+    let mut problems = Vec::new();
+    if kind.is_none() {
+        problems.push("the fault did not fire".to_string());
+    }
+    if faulty.status == 0 {
+        problems.push("the script exited 0".to_string());
+    }
+    if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
+        problems.push(format!("the failure is not reported:\n{}", faulty.stderr));
+    }
+    let (state, why) = management(model, &faulty.sim.host);
+    if state == Management::Lost {
+        problems.push(format!("the management vmk is lost: {why}"));
+    }
+    (
+        kind.unwrap_or_else(|| "(no fault fired)".to_string()),
+        state,
+        problems,
+    )
 }
