@@ -52,7 +52,7 @@ echo "pigz:      $(pigz --version 2>&1)"
 
 section "cargo build --release"
 cargo build --release --locked >&2
-bin=${CARGO_TARGET_DIR:-$repo/target}/release/maas-esxi
+bin=${CARGO_TARGET_DIR:-$repo/target}/x86_64-unknown-linux-gnu/release/maas-esxi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/maas-esxi-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -3,7 +3,7 @@
 #
 # For N in 100 200 500 1000 links, generates a MAAS curtin v1 network config
 # (benches/gen_config.py) and times, process start to exit:
-#   ours     target/release/maas-esxi translate F >/dev/null
+#   ours     target/x86_64-unknown-linux-gnu/release/maas-esxi translate F >/dev/null
 #   PyYAML   python3 -c 'import yaml; yaml.safe_load(open(F))'
 #            (python3 resolved to the interpreter's real path)
 # PyYAML is the yardstick: loading the same file with the YAML library MAAS
@@ -64,7 +64,7 @@ echo "runs:      $WARMUP warmup + $RUNS timed per command"
 
 section "cargo build --release"
 cargo build --release --locked >&2
-bin=$repo/target/release/maas-esxi
+bin=$repo/target/x86_64-unknown-linux-gnu/release/maas-esxi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/maas-esxi-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -1,13 +1,14 @@
 //! The `maas-esxi` command: argument parsing, file IO and exit status around the library's pure stages.
 
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use maas_esxi::diag::{self, Diagnostic};
+use maas_esxi::image::progress::Verbosity;
 use maas_esxi::{Options, check, plan, render};
 
 /// Exit statuses; README documents this table.
@@ -26,15 +27,22 @@ const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only warnings and errors: no progress, no notes.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Also print the QEMU command line and each step of finalize.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print the first-boot script (or the plan as JSON) that makes an ESXi host match CONFIG.
     Translate {
-        /// curtin config (YAML or JSON), `network:` document or netplan file; `-` reads stdin.
-        #[arg(default_value = "-")]
-        config: PathBuf,
+        /// curtin config (YAML or JSON), `network:` document or netplan file; `-` or none reads stdin
+        /// (none only when stdin is not a terminal).
+        config: Option<PathBuf>,
+        /// What to print: the first-boot script, or the plan as JSON.
         #[arg(long, value_enum, default_value_t = TranslateFormat::Sh)]
         format: TranslateFormat,
         #[command(flatten)]
@@ -42,8 +50,10 @@ enum Command {
     },
     /// Check configs and print diagnostics only.
     Validate {
+        /// curtin configs (YAML or JSON), `network:` documents or netplan files; `-` reads stdin.
         #[arg(required = true)]
         configs: Vec<PathBuf>,
+        /// How to print diagnostics: for people on stderr, or as JSON on stdout.
         #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
         format: ValidateFormat,
         #[command(flatten)]
@@ -54,6 +64,15 @@ enum Command {
         #[command(subcommand)]
         command: maas_esxi::image::Command,
     },
+    /// Print the completion script for a shell (bash: save it as
+    /// /usr/share/bash-completion/completions/maas-esxi).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page, or write one for each command into DIR.
+    Man {
+        /// Write maas-esxi.1 and a page for each subcommand (maas-esxi-image-build.1 …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,7 +81,12 @@ struct Common {
     #[arg(long)]
     strict: bool,
     /// Name of the port group for VMs on the management vSwitch.
-    #[arg(long, default_value = "VM Network", conflicts_with = "no_vm_network")]
+    #[arg(
+        long,
+        default_value = "VM Network",
+        conflicts_with = "no_vm_network",
+        value_parser = port_group_name
+    )]
     vm_network: String,
     /// Create no port group for VMs.
     #[arg(long)]
@@ -82,30 +106,57 @@ impl Common {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TranslateFormat {
+    /// The first-boot script (POSIX sh).
     Sh,
+    /// The plan, with its "format-version".
     Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ValidateFormat {
+    /// Compiler-style diagnostics on stderr.
     Text,
+    /// A JSON document on stdout, with its "format-version".
     Json,
+}
+
+/// A clap value parser for `--vm-network`: a name ESXi accepts for a port group.
+fn port_group_name(text: &str) -> Result<String, String> {
+    plan::check_port_group_name(text).map(|()| text.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbosity = match (cli.quiet, cli.verbose) {
+        // clap checks the conflict only when both flags stand at one level of subcommands.
+        (true, true) => Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--quiet and --verbose cannot be used together",
+            )
+            .exit(),
+        (true, false) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
+    };
     let result = match &cli.command {
         Command::Translate {
             config,
             format,
             common,
-        } => translate(config, *format, &common.options()),
+        } => translate(
+            &config_or_stdin(config.as_deref()),
+            *format,
+            &common.options(),
+        ),
         Command::Validate {
             configs,
             format,
             common,
         } => validate(configs, *format, &common.options()),
-        Command::Image { command } => maas_esxi::image::run(command),
+        Command::Image { command } => maas_esxi::image::run(command, verbosity),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man { dir } => man(dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -114,6 +165,56 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_IO)
         }
     }
+}
+
+/// The config to translate: the one given, else stdin, which must then not be a terminal (it would wait
+/// silently for a config to be typed); that is a usage error.
+fn config_or_stdin(config: Option<&Path>) -> PathBuf {
+    match config {
+        Some(path) => path.to_path_buf(),
+        None if std::io::stdin().is_terminal() => {
+            let mut command = Cli::command();
+            command.build();
+            let mut translate = match command.find_subcommand_mut("translate") {
+                Some(translate) => translate.clone(),
+                None => command,
+            };
+            translate
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    "no CONFIG was given and standard input is a terminal; give a config file, or `-` \
+                     to type one (end it with Ctrl-D)",
+                )
+                .exit()
+        }
+        None => PathBuf::from("-"),
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut Cli::command(), "maas-esxi", &mut stdout);
+    stdout.flush().context("writing to stdout")?;
+    Ok(0)
+}
+
+fn man(dir: Option<&Path>) -> anyhow::Result<u8> {
+    let command = Cli::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(command, dir))
+                .with_context(|| format!("writing man pages into {}", dir.display()))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            clap_mangen::Man::new(command)
+                .render(&mut stdout)
+                .and_then(|()| stdout.flush())
+                .context("writing to stdout")?;
+        }
+    }
+    Ok(0)
 }
 
 /// Reads a config file (or stdin for `-`), returning its display name and text.

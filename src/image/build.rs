@@ -10,15 +10,16 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use super::driver::{self, End, KeyTiming, Phase, Step};
-use super::keymap::Key;
-use super::preflight::{self, AccelChoice, Host, Ready};
-use super::progress::{self, Progress};
-use super::qemu::{Accel, Firmware, Machine};
+use super::finalize;
+use super::media::{iso, kickstart, usb};
+use super::preflight::{self, AccelChoice, Host, Inputs, Ready};
+use super::progress::{self, Progress, Verbosity};
 use super::units::{self, Size};
-use super::{finalize, iso, kickstart, usb};
+use super::vm::driver::{self, End, KeyTiming, Phase, Step};
+use super::vm::keymap::Key;
+use super::vm::qemu::{Accel, Firmware, Machine, display_argv};
 use crate::render::shell_quote;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -29,18 +30,19 @@ pub struct Args {
     /// Where to write the MAAS image.
     #[arg(long, default_value = "vmware-esxi.dd.gz")]
     pub out: PathBuf,
-    /// Size of the disk ESXi installs to (a sparse file; ESXi 7 and later want 32G).
-    #[arg(long, default_value = "32G", value_parser = units::parse_size, value_name = "SIZE")]
+    /// Size of the disk ESXi installs to, at least 32G (ESXi 7 and later need it; a sparse file).
+    #[arg(long, default_value = "32G", value_parser = units::parse_disk_size, value_name = "SIZE")]
     pub disk_size: Size,
-    /// Memory of the installation VM (ESXi 8 wants 8G).
+    /// Memory of the installation VM, at least 8G (ESXi 7 and later need it).
     #[arg(long, default_value = "8G", value_parser = units::parse_memory, value_name = "SIZE")]
     pub memory: Size,
-    /// Virtual CPUs of the installation VM.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=255))]
+    /// Virtual CPUs of the installation VM, at least 2 (ESXi needs two cores).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=255))]
     pub cpus: u32,
-    /// Stop the installation after this long, e.g. 1h, 90m, 1h30m.
-    #[arg(long, default_value = "1h", value_parser = units::parse_duration, value_name = "DURATION")]
-    pub timeout: Duration,
+    /// Stop the installation after this long, e.g. 1h, 90m, 1h30m [default: 1h with KVM; required with
+    /// TCG emulation, which is many times slower].
+    #[arg(long, value_parser = units::parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
     /// Boot the installer with UEFI (OVMF) instead of BIOS.
     #[arg(long)]
     pub uefi: bool,
@@ -77,12 +79,11 @@ pub enum BootMethod {
 
 /// The installer's boot options: the kickstart on the USB stick and the installer's log console on COM1
 /// (the serial log), plus the two that let ESXi install in a VM onto a 32 GiB disk.
-pub use super::kickstart::BOOT_OPTIONS;
+pub use super::media::kickstart::BOOT_OPTIONS;
 
-/// The kickstart and ISO formats the build needs.
-pub trait Media {
-    /// The ESXi version of an installer ISO; an error when the ISO is not an ESXi installer.
-    fn esxi_version(&self, iso: &Path) -> anyhow::Result<String>;
+/// The kickstart and ISO formats the build needs; preflight reads the ISO's version and checks the
+/// kickstart through [`Inputs`].
+pub trait Media: Inputs {
     /// Writes the USB stick image holding `KS.CFG`.
     fn write_kickstart_usb(&self, usb: &Path) -> anyhow::Result<()>;
     /// Copies `iso` to `copy` with `options` appended to the kernel options of its boot configuration.
@@ -110,13 +111,26 @@ pub struct Built {
 }
 
 /// Runs `image build`: the build, then the upload command on stdout.
-pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let mut progress = Progress::stderr();
-    let steps = Steps { args };
+pub fn run(args: &Args, verbosity: Verbosity) -> anyhow::Result<u8> {
+    let mut progress = Progress::stderr(verbosity);
+    let steps = Steps { args, verbosity };
     let built = build(args, &steps, &steps, &Host::current(), &mut progress)?;
     println!("{}", upload_command(&built.esxi_version, &built.out));
     Ok(0)
 }
+
+/// The installation did not end with the installer powering the VM off: it timed out, rebooted, or QEMU
+/// stopped. The command exits 4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstallFailed(pub String);
+
+impl std::fmt::Display for InstallFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InstallFailed {}
 
 /// Runs the whole build; returns what `run` needs to print the upload command.
 pub fn build(
@@ -126,21 +140,28 @@ pub fn build(
     host: &Host,
     progress: &mut Progress,
 ) -> anyhow::Result<Built> {
-    let work = WorkDir::create(args.keep_work.as_deref(), &args.out)?;
+    let work_parent = match &args.keep_work {
+        Some(dir) => dir.clone(),
+        None => preflight::parent(&args.out),
+    };
     let ready = preflight::check(
         &preflight::Request {
             iso: &args.iso,
-            work: work.path(),
+            work: &work_parent,
+            out: &args.out,
+            binary: args.binary.as_deref(),
             disk_size: args.disk_size,
             uefi: args.uefi,
             accel: args.accel,
+            timeout: args.timeout,
         },
         host,
-        &|iso| media.esxi_version(iso),
+        media,
     )?;
     for warning in &ready.warnings {
-        progress.note(&format!("warning: {warning}"));
+        progress.warn(warning);
     }
+    let work = WorkDir::create(args.keep_work.as_deref(), &args.out)?;
     progress.note(&format!(
         "ESXi {} from {}; work directory {}",
         ready.esxi_version,
@@ -228,14 +249,21 @@ pub fn failure(end: &End, serial: &str, timeout: Duration) -> Option<String> {
 #[derive(Debug)]
 struct Steps<'a> {
     args: &'a Args,
+    verbosity: Verbosity,
 }
 
-impl Media for Steps<'_> {
+impl Inputs for Steps<'_> {
     fn esxi_version(&self, iso: &Path) -> anyhow::Result<String> {
         let info = iso::inspect(iso)?;
         Ok(info.version.map_or(info.volume_id, |v| v.name))
     }
 
+    fn check_kickstart(&self) -> anyhow::Result<()> {
+        kickstart::render(&self.args.kickstart).map(drop)
+    }
+}
+
+impl Media for Steps<'_> {
     fn write_kickstart_usb(&self, usb: &Path) -> anyhow::Result<()> {
         let ks = kickstart::render(&self.args.kickstart)?;
         usb::write_kickstart_image(usb, ks.as_bytes())
@@ -253,8 +281,11 @@ impl Finalize for Steps<'_> {
     fn finalize(&self, raw: &Path, out: &Path) -> anyhow::Result<()> {
         let mut options = finalize::Options::new(raw, out);
         options.binary = self.args.binary.clone();
+        options.verbosity = self.verbosity;
         let report = finalize::finalize(&options)?;
-        eprint!("{report}");
+        if self.verbosity >= Verbosity::Normal {
+            eprint!("{report}");
+        }
         Ok(())
     }
 }
@@ -339,13 +370,17 @@ fn install(
     };
     let screen = work.file(SCREEN);
     let log = work.file(QEMU_LOG);
+    progress.detail(&format!(
+        "QEMU command line:\n{}",
+        display_argv(ready.qemu.as_os_str(), &machine.argv())
+    ));
     progress.note(&format!(
         "installing with QEMU ({}), timeout {}; serial log {}",
         match ready.accel {
             Accel::Kvm => "KVM",
             Accel::Tcg => "TCG",
         },
-        units::clock(args.timeout),
+        units::clock(ready.timeout),
         machine.serial.display()
     ));
     let outcome = driver::run(
@@ -354,7 +389,7 @@ fn install(
             machine: &machine,
             boot: &boot,
             keys: args.keys,
-            timeout: args.timeout,
+            timeout: ready.timeout,
             log: &log,
             screendump: Some(&screen),
         },
@@ -373,12 +408,12 @@ fn install(
         End::TimedOut { phase } => phase,
         _ => Phase::Guest,
     };
-    if let Some(text) = failure(&outcome.end, &outcome.serial, args.timeout) {
+    if let Some(text) = failure(&outcome.end, &outcome.serial, ready.timeout) {
         let mut message = format!("the build failed while {}: {text}", phase_label(phase));
         if let Some(screen) = &outcome.screendump {
             message.push_str(&format!("\n  screen at the timeout: {}", screen.display()));
         }
-        bail!(message);
+        return Err(InstallFailed(message).into());
     }
     progress.note(&format!(
         "the installer powered the VM off after {}",
@@ -398,8 +433,8 @@ fn boot_media(
 ) -> (PathBuf, Vec<Step>) {
     let typed = |progress: &mut Progress| {
         if *firmware != Firmware::Bios {
-            progress.note(
-                "warning: typing the boot options under UEFI depends on the loader's countdown; \
+            progress.warn(
+                "typing the boot options under UEFI depends on the loader's countdown; \
                  check the serial log if the installer does not find its kickstart",
             );
         }
@@ -475,13 +510,14 @@ impl WorkDir {
                 temporary: None,
             });
         }
+        // The current directory by its name, so the paths shown do not read `/srv/./.maas-esxi-build-…`.
         let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::env::current_dir().context("finding the current directory")?,
         };
         let temporary = tempfile::Builder::new()
             .prefix(".maas-esxi-build-")
-            .tempdir_in(parent)
+            .tempdir_in(&parent)
             .with_context(|| {
                 format!(
                     "creating a work directory in {} (the directory of --out)",
@@ -527,7 +563,11 @@ impl WorkDir {
             text.push_str(&format!("\n  QEMU log: {}", path.join(QEMU_LOG).display()));
         }
         text.push_str(&format!("\n  work directory: {}", path.display()));
-        anyhow::Error::msg(text)
+        if error.downcast_ref::<InstallFailed>().is_some() {
+            InstallFailed(text).into()
+        } else {
+            anyhow::Error::msg(text)
+        }
     }
 }
 

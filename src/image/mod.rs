@@ -3,19 +3,20 @@
 //! `kickstart` renders the KS.CFG, `build` drives QEMU through the installation, and `finalize` injects
 //! the curtin hook into partition 1 and compresses the disk. Unlike the translator, this module does IO.
 
+pub mod binary;
 pub mod build;
-pub mod driver;
 pub mod finalize;
-pub mod iso;
-pub mod keymap;
-pub mod kickstart;
+pub mod media;
 pub mod preflight;
 pub mod progress;
-pub mod qemu;
-pub mod qmp;
 pub mod rejected;
 pub mod units;
-pub mod usb;
+pub mod vm;
+
+use media::kickstart;
+use preflight::Problems;
+use progress::Verbosity;
+use rejected::Rejected;
 
 /// `maas-esxi image …`
 #[derive(clap::Subcommand, Debug)]
@@ -28,11 +29,33 @@ pub enum Command {
     Finalize(finalize::Args),
 }
 
-/// Runs one `image` subcommand; the result is the process exit status.
-pub fn run(command: &Command) -> anyhow::Result<u8> {
-    match command {
+/// Runs one `image` subcommand; the result is the process exit status. Errors that decide their own
+/// status are printed here: input the builder refuses exits 1 ([`Rejected`]), a command that cannot start
+/// lists its problems and exits 1 or 3 ([`Problems`]), an installation that did not finish exits 4
+/// ([`build::InstallFailed`]). Any other error is an environment or IO failure, for the caller (exit 3).
+pub fn run(command: &Command, verbosity: Verbosity) -> anyhow::Result<u8> {
+    let result = match command {
         Command::Kickstart(args) => kickstart::run(args),
-        Command::Build(args) => build::run(args),
-        Command::Finalize(args) => finalize::run(args),
+        Command::Build(args) => build::run(args, verbosity),
+        Command::Finalize(args) => finalize::run(args, verbosity),
+    };
+    let error = match result {
+        Ok(status) => return Ok(status),
+        Err(error) => error,
+    };
+    if let Some(rejected) = error.downcast_ref::<Rejected>() {
+        eprint!("{}", rejected.render());
+        Ok(1)
+    } else if let Some(problems) = error.downcast_ref::<Problems>() {
+        eprintln!("error: {problems}");
+        Ok(problems.exit_status())
+    } else if error.downcast_ref::<build::InstallFailed>().is_some() {
+        eprintln!("error: {error:#}");
+        Ok(EXIT_INSTALL_FAILED)
+    } else {
+        Err(error)
     }
 }
+
+/// The exit status of a build whose installation did not finish (timeout, reboot, QEMU stopped).
+pub const EXIT_INSTALL_FAILED: u8 = 4;

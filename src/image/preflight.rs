@@ -5,15 +5,17 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 
-use super::driver::{self, End, KeyTiming};
-use super::qemu::{self, Accel, Firmware, Machine};
+use super::binary;
+use super::rejected::Rejected;
 use super::units::{self, Size};
+use super::vm::driver::{self, End, KeyTiming};
+use super::vm::qemu::{self, Accel, Firmware, Machine};
 
 /// Which accelerator the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -55,11 +57,24 @@ impl Host {
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
     pub iso: &'a Path,
-    /// The directory that will hold the disk image and the logs.
+    /// The directory that will hold the disk image and the logs (it may not exist yet).
     pub work: &'a Path,
+    /// The image file to write.
+    pub out: &'a Path,
+    /// The maas-esxi binary for the image; `None` is the running executable.
+    pub binary: Option<&'a Path>,
     pub disk_size: Size,
     pub uefi: bool,
     pub accel: AccelChoice,
+    /// `--timeout` as given; `None` is [`DEFAULT_TIMEOUT`], which only an installation with KVM gets.
+    pub timeout: Option<Duration>,
+}
+
+/// What the build needs besides the host: the ESXi version of its ISO (an error for an ISO that is not an
+/// ESXi installer) and the kickstart (an error for a root password ESXi would refuse).
+pub trait Inputs {
+    fn esxi_version(&self, iso: &Path) -> anyhow::Result<String>;
+    fn check_kickstart(&self) -> anyhow::Result<()>;
 }
 
 /// A host that passed: what the build runs with.
@@ -67,6 +82,8 @@ pub struct Request<'a> {
 pub struct Ready {
     pub qemu: PathBuf,
     pub accel: Accel,
+    /// The installation's time limit.
+    pub timeout: Duration,
     /// OVMF (code, variable template) for `--uefi`.
     pub ovmf: Option<(PathBuf, PathBuf)>,
     /// The ESXi version the installer ISO carries.
@@ -75,15 +92,66 @@ pub struct Ready {
     pub warnings: Vec<String>,
 }
 
-/// Every reason the host cannot build, as one error.
+/// The installation's time limit when `--timeout` is not given: packer-maas's, for KVM.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// One reason a command cannot start.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problems(pub Vec<String>);
+pub struct Problem {
+    pub text: String,
+    /// The operator's input is wrong (the ISO, the password), rather than the host.
+    pub input: bool,
+}
+
+impl Problem {
+    /// A problem with the host: a missing tool, a directory, space.
+    pub fn host(text: impl Into<String>) -> Problem {
+        Problem {
+            text: text.into(),
+            input: false,
+        }
+    }
+
+    /// The problem an error describes: the operator's input when it is [`Rejected`] (an ISO that is not an
+    /// ESXi installer, a root password ESXi refuses), else the host's (a file that cannot be read).
+    pub fn of(error: &anyhow::Error) -> Problem {
+        match error.downcast_ref::<Rejected>() {
+            Some(rejected) => Problem {
+                text: match &rejected.help {
+                    Some(help) => format!("{}; {help}", rejected.message),
+                    None => rejected.message.clone(),
+                },
+                input: true,
+            },
+            None => Problem::host(format!("{error:#}")),
+        }
+    }
+}
+
+/// Every reason a command cannot start, as one error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problems {
+    /// What cannot happen, e.g. "the build cannot start".
+    pub title: &'static str,
+    pub problems: Vec<Problem>,
+}
+
+impl Problems {
+    /// 3 when the host is not ready, else 1: only the operator's input is wrong.
+    pub fn exit_status(&self) -> u8 {
+        if self.problems.iter().all(|p| p.input) {
+            1
+        } else {
+            3
+        }
+    }
+}
 
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the build host is not ready:")?;
-        for problem in &self.0 {
-            write!(f, "\n  - {problem}")?;
+        write!(f, "{}:", self.title)?;
+        for problem in &self.problems {
+            write!(f, "\n  - {}", problem.text)?;
         }
         Ok(())
     }
@@ -98,24 +166,20 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// its sparse disk (less when the disk is smaller than this).
 const INSTALL_WRITES: u64 = 8 << 30;
 
-/// Checks everything; `esxi_version` reads the installer's version from the ISO (and fails for an ISO
-/// that is not an ESXi installer).
-pub fn check(
-    request: &Request<'_>,
-    host: &Host,
-    esxi_version: &dyn Fn(&Path) -> anyhow::Result<String>,
-) -> Result<Ready, Problems> {
+/// The room the image needs, in ISOs: the installed system is mostly the ISO's modules, which are
+/// compressed already, so the image is about as large as the ISO; this leaves as much again.
+const IMAGE_PER_ISO: u64 = 2;
+
+/// Checks everything and lists every problem found.
+pub fn check(request: &Request<'_>, host: &Host, inputs: &dyn Inputs) -> Result<Ready, Problems> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
 
     let version = match check_iso(request.iso) {
-        Ok(()) => match esxi_version(request.iso) {
+        Ok(()) => match inputs.esxi_version(request.iso) {
             Ok(version) => Some(version),
             Err(e) => {
-                problems.push(format!(
-                    "{} is not a usable ESXi installer ISO: {e:#}",
-                    request.iso.display()
-                ));
+                problems.push(Problem::of(&e));
                 None
             }
         },
@@ -124,13 +188,16 @@ pub fn check(
             None
         }
     };
+    if let Err(e) = inputs.check_kickstart() {
+        problems.push(Problem::of(&e));
+    }
 
     let qemu = find_program(qemu::QEMU, &host.path);
     if qemu.is_none() {
-        problems.push(format!(
+        problems.push(Problem::host(format!(
             "{} is not on PATH; install it (Debian and Ubuntu: `apt-get install qemu-system-x86`)",
             qemu::QEMU
-        ));
+        )));
     }
 
     let ovmf = if request.uefi {
@@ -145,46 +212,90 @@ pub fn check(
                 .iter()
                 .map(|(code, vars)| format!("{} with {}", code.display(), vars.display()))
                 .collect();
-            problems.push(format!(
+            problems.push(Problem::host(format!(
                 "--uefi needs the OVMF firmware, looked for {}; install it (`apt-get install ovmf`) \
                  or build with BIOS",
                 looked.join(" or ")
-            ));
+            )));
         }
         found
     } else {
         None
     };
 
-    match free_space(request.work) {
-        Ok(free) => {
-            let iso = std::fs::metadata(request.iso).map_or(0, |m| m.len());
-            let needed = request.disk_size.bytes().min(INSTALL_WRITES) + iso;
-            if let Some(problem) = space_problem(free, needed, request.work, request.disk_size) {
-                problems.push(problem);
-            }
-        }
-        Err(e) => problems.push(format!("{e:#}")),
+    match binary::path_or_current(request.binary) {
+        Ok(path) => match binary::inspect(&path) {
+            Ok(binary) => warnings.extend(binary.warnings),
+            Err(problem) => problems.push(Problem::host(problem)),
+        },
+        Err(e) => problems.push(Problem::host(format!("{e:#}"))),
+    }
+
+    let output_ok = output_problems(request.out, &mut problems);
+    if output_ok {
+        let iso = std::fs::metadata(request.iso).map_or(0, |m| m.len());
+        let work = Need {
+            dir: request.work,
+            bytes: request.disk_size.bytes().min(INSTALL_WRITES) + iso,
+            what: format!(
+                "the {} disk image is sparse: the installation writes a few GiB of it, and the ISO is \
+                 copied",
+                request.disk_size
+            ),
+        };
+        let image = Need {
+            dir: &parent(request.out),
+            bytes: iso.saturating_mul(IMAGE_PER_ISO),
+            what: "the image, about as large as the ISO".to_string(),
+        };
+        problems.extend(
+            space_problems(&[work, image])
+                .into_iter()
+                .map(Problem::host),
+        );
     }
 
     let mut accel = Accel::Tcg;
+    let timeout = request.timeout.unwrap_or(DEFAULT_TIMEOUT);
     if let Some(qemu) = &qemu {
-        match request.accel {
-            AccelChoice::Tcg => warnings.push(
-                "--accel tcg: the installation is emulated, which is many times slower than KVM; \
-                 give it a long --timeout"
-                    .to_string(),
-            ),
+        let fallback = match request.accel {
+            AccelChoice::Tcg => None,
             AccelChoice::Kvm | AccelChoice::Auto => match kvm_usable(host, qemu) {
-                Ok(()) => accel = Accel::Kvm,
-                Err(reason) if request.accel == AccelChoice::Kvm => {
-                    problems.push(format!("KVM is not usable: {reason}"));
+                Ok(()) => {
+                    accel = Accel::Kvm;
+                    None
                 }
-                Err(reason) => warnings.push(format!(
-                    "KVM is not usable: {reason}; installing with TCG emulation instead, which is many \
-                     times slower (give it a long --timeout, or build on a host with KVM)"
-                )),
+                Err(reason) if request.accel == AccelChoice::Kvm => {
+                    problems.push(Problem::host(format!("KVM is not usable: {reason}")));
+                    None
+                }
+                Err(reason) => Some(reason),
             },
+        };
+        if accel == Accel::Tcg && !problems.iter().any(|p| p.text.starts_with("KVM")) {
+            let default = units::clock(DEFAULT_TIMEOUT);
+            match (fallback, request.timeout) {
+                (None, Some(given)) => warnings.push(format!(
+                    "--accel tcg: the installation is emulated, many times slower than with KVM; it \
+                     has --timeout {}",
+                    units::clock(given)
+                )),
+                (None, None) => problems.push(Problem::host(format!(
+                    "--accel tcg: the installation is emulated, many times slower than with KVM, and \
+                     the default --timeout {default} is for KVM; give the emulation the hours it needs \
+                     with --timeout"
+                ))),
+                (Some(reason), Some(given)) => warnings.push(format!(
+                    "KVM is not usable: {reason}; installing with TCG emulation instead, many times \
+                     slower, within --timeout {}",
+                    units::clock(given)
+                )),
+                (Some(reason), None) => problems.push(Problem::host(format!(
+                    "KVM is not usable: {reason}; without it the installation is emulated (TCG), many \
+                     times slower, and the default --timeout {default} is for KVM: build on a host with \
+                     KVM, or choose emulation with --accel tcg and a --timeout of several hours"
+                ))),
+            }
         }
     }
 
@@ -192,12 +303,99 @@ pub fn check(
         (Some(qemu), Some(esxi_version)) if problems.is_empty() => Ok(Ready {
             qemu,
             accel,
+            timeout,
             ovmf,
             esxi_version,
             warnings,
         }),
-        _ => Err(Problems(problems)),
+        _ => Err(Problems {
+            title: "the build cannot start",
+            problems,
+        }),
     }
+}
+
+/// Checks that `out` can be written as a new file: it names no directory and its directory exists and
+/// takes new files. Pushes each problem; true when there were none.
+pub fn output_problems(out: &Path, problems: &mut Vec<Problem>) -> bool {
+    let before = problems.len();
+    let dir = parent(out);
+    if out.is_dir() {
+        problems.push(Problem::host(format!(
+            "--out {} is a directory; name the image file, e.g. --out {}",
+            out.display(),
+            out.join("vmware-esxi.dd.gz").display()
+        )));
+    } else if !dir.exists() {
+        problems.push(Problem::host(format!(
+            "{}, the directory of --out, does not exist; create it, or choose another --out",
+            dir.display()
+        )));
+    } else if !dir.is_dir() {
+        problems.push(Problem::host(format!(
+            "{}, the directory of --out, is not a directory",
+            dir.display()
+        )));
+    } else if let Err(e) = tempfile::tempfile_in(&dir) {
+        problems.push(Problem::host(format!(
+            "cannot create files in {}, the directory of --out: {e}",
+            dir.display()
+        )));
+    }
+    problems.len() == before
+}
+
+/// The directory a file is in: `.` for a bare file name.
+pub fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Room a command needs in a directory, and what for.
+#[derive(Clone, Debug)]
+pub struct Need<'a> {
+    pub dir: &'a Path,
+    pub bytes: u64,
+    pub what: String,
+}
+
+/// What lacks room: needs of directories on one file system add up, and each file system short of
+/// space is one problem that names the directories and what they hold.
+pub fn space_problems(needs: &[Need<'_>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    // (file system, free bytes, the needs on it), in the order of the needs.
+    let mut filesystems: Vec<(u64, u64, Vec<&Need<'_>>)> = Vec::new();
+    for need in needs {
+        let existing = need
+            .dir
+            .ancestors()
+            .find(|a| a.exists())
+            .unwrap_or_else(|| Path::new("."));
+        let (device, free) = match (std::fs::metadata(existing), free_space(existing)) {
+            (Ok(meta), Ok(free)) => (meta.dev(), free),
+            (Err(e), _) => {
+                problems.push(format!("cannot read {}: {e}", existing.display()));
+                continue;
+            }
+            (_, Err(e)) => {
+                problems.push(format!("{e:#}"));
+                continue;
+            }
+        };
+        match filesystems.iter_mut().find(|(d, _, _)| *d == device) {
+            Some((_, _, on_it)) => on_it.push(need),
+            None => filesystems.push((device, free, vec![need])),
+        }
+    }
+    for (_, free, on_it) in filesystems {
+        let needed: u64 = on_it.iter().map(|n| n.bytes).sum();
+        if let Some(problem) = space_problem(free, needed, &on_it) {
+            problems.push(problem);
+        }
+    }
+    problems
 }
 
 /// Whether KVM can run a guest: the CPU flag, the device, and a tiny guest that must power off.
@@ -320,24 +518,32 @@ pub fn find_program(name: &str, path: &OsStr) -> Option<PathBuf> {
 }
 
 /// The ISO can be read and is an ISO 9660 image (the primary volume descriptor's `CD001` at sector 16).
-fn check_iso(iso: &Path) -> Result<(), String> {
-    let mut file =
-        File::open(iso).map_err(|e| format!("cannot read the ISO {}: {e}", iso.display()))?;
+fn check_iso(iso: &Path) -> Result<(), Problem> {
+    let unreadable =
+        |e: std::io::Error| Problem::host(format!("cannot read the ISO {}: {e}", iso.display()));
+    let mut file = File::open(iso).map_err(unreadable)?;
     let mut id = [0u8; 5];
     let read = file
         .seek(SeekFrom::Start(16 * 2048 + 1))
         .and_then(|_| file.read_exact(&mut id));
     match read {
         Ok(()) if &id == b"CD001" => Ok(()),
-        Ok(()) => Err(format!(
-            "{} is not an ISO 9660 image (no `CD001` at byte 32769); pass the VMware ESXi installer ISO",
-            iso.display()
-        )),
-        Err(e) if e.kind() == ErrorKind::UnexpectedEof => Err(format!(
-            "{} is too small to be an ISO 9660 image; pass the VMware ESXi installer ISO",
-            iso.display()
-        )),
-        Err(e) => Err(format!("cannot read the ISO {}: {e}", iso.display())),
+        Ok(()) => Err(Problem {
+            text: format!(
+                "{} is not an ISO 9660 image (no `CD001` at byte 32769); pass the VMware ESXi installer \
+                 ISO",
+                iso.display()
+            ),
+            input: true,
+        }),
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => Err(Problem {
+            text: format!(
+                "{} is too small to be an ISO 9660 image; pass the VMware ESXi installer ISO",
+                iso.display()
+            ),
+            input: true,
+        }),
+        Err(e) => Err(unreadable(e)),
     }
 }
 
@@ -349,27 +555,32 @@ fn has_virtualisation_flag(cpuinfo: &str) -> bool {
         .any(|(_, flags)| flags.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
-/// Free bytes for an unprivileged user on the filesystem that holds `dir` (or its nearest existing
-/// ancestor).
-fn free_space(dir: &Path) -> anyhow::Result<u64> {
-    let existing = dir
-        .ancestors()
-        .find(|a| a.exists())
-        .unwrap_or_else(|| Path::new("."));
-    let stat = rustix::fs::statvfs(existing)
-        .with_context(|| format!("reading the free space of {}", existing.display()))?;
+/// Free bytes for an unprivileged user on the file system that holds `dir`.
+pub fn free_space(dir: &Path) -> anyhow::Result<u64> {
+    let stat = rustix::fs::statvfs(dir)
+        .with_context(|| format!("reading the free space of {}", dir.display()))?;
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
-fn space_problem(free: u64, needed: u64, work: &Path, disk: Size) -> Option<String> {
+fn space_problem(free: u64, needed: u64, needs: &[&Need<'_>]) -> Option<String> {
     (free < needed).then(|| {
+        let parts: Vec<String> = needs
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} in {} ({})",
+                    units::human_bytes(n.bytes),
+                    n.dir.display(),
+                    n.what
+                )
+            })
+            .collect();
         format!(
-            "{} has {} free, the build needs about {} there (the {disk} disk image is sparse: the \
-             installation writes a few GiB of it, and the ISO is copied); choose another place with \
-             --keep-work DIR",
-            work.display(),
+            "not enough space: {} free where the build needs about {}: {}; free some space, or choose \
+             other places with --keep-work DIR and --out",
             units::human_bytes(free),
             units::human_bytes(needed),
+            parts.join(", ")
         )
     })
 }
@@ -390,29 +601,43 @@ mod tests {
     }
 
     #[test]
-    fn space_messages_name_the_directory_and_the_way_out() {
+    fn space_messages_name_the_directories_and_the_way_out() {
+        let work = Need {
+            dir: Path::new("/w"),
+            bytes: 6 << 30,
+            what: "the disk".to_string(),
+        };
+        let out = Need {
+            dir: Path::new("/o"),
+            bytes: 2 << 30,
+            what: "the image".to_string(),
+        };
+        assert_eq!(space_problem(9 << 30, 8 << 30, &[&work, &out]), None);
         assert_eq!(
-            space_problem(
-                9 << 30,
-                8 << 30,
-                Path::new("/w"),
-                Size::from_bytes(32 << 30)
-            ),
-            None
-        );
-        assert_eq!(
-            space_problem(
-                2 << 30,
-                8 << 30,
-                Path::new("/w"),
-                Size::from_bytes(32 << 30)
-            ),
+            space_problem(2 << 30, 8 << 30, &[&work, &out]).as_deref(),
             Some(
-                "/w has 2.0 GiB free, the build needs about 8.0 GiB there (the 32G disk image is \
-                 sparse: the installation writes a few GiB of it, and the ISO is copied); choose \
-                 another place with --keep-work DIR"
-                    .to_string()
+                "not enough space: 2.0 GiB free where the build needs about 8.0 GiB: 6.0 GiB in /w (the \
+                 disk), 2.0 GiB in /o (the image); free some space, or choose other places with \
+                 --keep-work DIR and --out"
             )
+        );
+    }
+
+    #[test]
+    fn needs_on_one_file_system_add_up() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let free = free_space(dir.path()).expect("free space");
+        let half = Need {
+            dir: dir.path(),
+            bytes: free / 2 + 1,
+            what: "half".to_string(),
+        };
+        assert!(space_problems(std::slice::from_ref(&half)).is_empty());
+        let problems = space_problems(&[half.clone(), half]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("not enough space: "),
+            "{problems:?}"
         );
     }
 

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// A byte count. Written as a whole number and one of the binary units K, M, G, T (1G = 1024 MiB).
+/// A byte count. Written as a whole number and one of the binary units K, M, G, T (1G = 1024 MiB), which
+/// may also be spelled KiB, MiB, GiB, TiB, as sizes are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Size(u64);
 
@@ -34,7 +35,8 @@ impl fmt::Display for Size {
     }
 }
 
-/// Parses a size such as `32G` or `512M` (a clap value parser: the message is shown after "invalid value").
+/// Parses a size such as `32G`, `512M` or `32GiB` (a clap value parser: the message is shown after
+/// "invalid value").
 pub fn parse_size(text: &str) -> Result<Size, String> {
     if text.is_empty() {
         return Err("empty size; write a number and a unit, e.g. 32G or 512M".to_string());
@@ -42,14 +44,22 @@ pub fn parse_size(text: &str) -> Result<Size, String> {
     let (number, unit) = split_number(text).ok_or_else(|| {
         format!("`{text}` is not a size; write a number and a unit, e.g. 32G or 512M")
     })?;
-    let shift = match unit {
-        "K" | "k" => 10,
-        "M" | "m" => 20,
-        "G" | "g" => 30,
-        "T" | "t" => 40,
+    let unit = unit.trim_start();
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "K" | "KIB" => 10,
+        "M" | "MIB" => 20,
+        "G" | "GIB" => 30,
+        "T" | "TIB" => 40,
         "" => {
             return Err(format!(
                 "`{text}` has no unit; write e.g. {text}G or {text}M (K, M, G, T are powers of 1024)"
+            ));
+        }
+        "KB" | "MB" | "GB" | "TB" => {
+            let binary = &unit[..1];
+            return Err(format!(
+                "`{text}` is ambiguous (powers of 1000 or of 1024?); write {number}{binary} or \
+                 {number}{binary}iB (powers of 1024)"
             ));
         }
         _ => {
@@ -59,19 +69,41 @@ pub fn parse_size(text: &str) -> Result<Size, String> {
         }
     };
     let bytes = number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))?;
+        .bytes(shift)
+        .ok_or_else(|| format!("`{text}` is too large or not a whole number of bytes"))?;
     if bytes == 0 {
         return Err(format!("`{text}` is zero; give a size above zero"));
     }
     Ok(Size(bytes))
 }
 
-/// Parses a memory size: like [`parse_size`], and a whole number of MiB as QEMU's `-m` takes it.
+/// The smallest boot disk ESXi 7 and later install on.
+pub const MIN_DISK: Size = Size(32 << 30);
+/// The least memory ESXi 7 and later install with.
+pub const MIN_MEMORY: Size = Size(8 << 30);
+
+/// Parses the size of the disk ESXi installs to: like [`parse_size`], and at least [`MIN_DISK`].
+pub fn parse_disk_size(text: &str) -> Result<Size, String> {
+    let size = parse_size(text)?;
+    if size < MIN_DISK {
+        return Err(format!(
+            "`{text}` is less than the {MIN_DISK} boot disk that ESXi 7 and later need"
+        ));
+    }
+    Ok(size)
+}
+
+/// Parses a memory size: like [`parse_size`], a whole number of MiB as QEMU's `-m` takes it, and at least
+/// [`MIN_MEMORY`].
 pub fn parse_memory(text: &str) -> Result<Size, String> {
     let size = parse_size(text)?;
     if !size.bytes().is_multiple_of(1 << 20) {
         return Err(format!("`{text}` is not a whole number of MiB"));
+    }
+    if size < MIN_MEMORY {
+        return Err(format!(
+            "`{text}` is less than the {MIN_MEMORY} of memory that ESXi 7 and later need"
+        ));
     }
     Ok(size)
 }
@@ -149,13 +181,62 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Splits `32G` into 32 and `G`; `None` when the text does not start with a number that fits in u64.
-fn split_number(text: &str) -> Option<(u64, &str)> {
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
+/// A number as sizes are written: digits, and maybe a decimal fraction (`8.0` as sizes are printed).
+#[derive(Clone, Copy, Debug)]
+struct Decimal<'a> {
+    whole: &'a str,
+    fraction: &'a str,
+}
+
+impl fmt::Display for Decimal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fraction {
+            "" => f.write_str(self.whole),
+            fraction => write!(f, "{}.{fraction}", self.whole),
+        }
+    }
+}
+
+impl Decimal<'_> {
+    /// The number times 2^`shift`, when that is a whole number that fits in u64.
+    fn bytes(&self, shift: u32) -> Option<u64> {
+        let scale = 10u128.checked_pow(u32::try_from(self.fraction.len()).ok()?)?;
+        let digits: u128 = format!("{}{}", self.whole, self.fraction).parse().ok()?;
+        let scaled = digits.checked_mul(1u128 << shift)?;
+        (scaled % scale == 0)
+            .then(|| u64::try_from(scaled / scale).ok())
+            .flatten()
+    }
+}
+
+/// Splits `32G` into 32 and `G`, `8.0 GiB` into 8.0 and ` GiB`; `None` when the text does not start with
+/// a number.
+fn split_number(text: &str) -> Option<(Decimal<'_>, &str)> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let whole = digits(text);
+    if whole == 0 {
         return None;
     }
-    Some((text[..digits].parse().ok()?, &text[digits..]))
+    let rest = &text[whole..];
+    let fraction = match rest.strip_prefix('.') {
+        Some(after) if digits(after) > 0 => digits(after),
+        _ => {
+            return Some((
+                Decimal {
+                    whole: &text[..whole],
+                    fraction: "",
+                },
+                rest,
+            ));
+        }
+    };
+    Some((
+        Decimal {
+            whole: &text[..whole],
+            fraction: &rest[1..=fraction],
+        },
+        &rest[1 + fraction..],
+    ))
 }
 
 #[cfg(test)]
@@ -173,6 +254,41 @@ mod tests {
     }
 
     #[test]
+    fn sizes_as_they_are_printed_are_read_back() {
+        for size in [
+            Size(32 << 30),
+            Size(8 << 30),
+            Size(512 << 20),
+            Size(64 << 10),
+        ] {
+            assert_eq!(parse_size(&human_bytes(size.bytes())), Ok(size));
+        }
+        assert_eq!(parse_size("32GiB"), Ok(Size(32 << 30)));
+        assert_eq!(parse_size("8 gib"), Ok(Size(8 << 30)));
+        assert_eq!(parse_size("1TiB"), Ok(Size(1 << 40)));
+        assert_eq!(parse_size("8.0 GiB"), Ok(Size(8 << 30)));
+        assert_eq!(parse_size("1.5G"), Ok(Size(3 << 29)));
+        assert_eq!(
+            parse_size("2.1 GiB"),
+            Err("`2.1 GiB` is too large or not a whole number of bytes".to_string())
+        );
+    }
+
+    #[test]
+    fn the_disk_and_memory_have_esxi_minimums() {
+        assert_eq!(parse_disk_size("32G"), Ok(MIN_DISK));
+        assert_eq!(
+            parse_disk_size("1G"),
+            Err("`1G` is less than the 32G boot disk that ESXi 7 and later need".to_string())
+        );
+        assert_eq!(parse_memory("8G"), Ok(MIN_MEMORY));
+        assert_eq!(
+            parse_memory("1G"),
+            Err("`1G` is less than the 8G of memory that ESXi 7 and later need".to_string())
+        );
+    }
+
+    #[test]
     fn size_errors_say_what_to_write() {
         assert_eq!(
             parse_size("32"),
@@ -183,7 +299,14 @@ mod tests {
         );
         assert_eq!(
             parse_size("32GB"),
-            Err("unknown unit `GB` in `32GB`; use K, M, G or T (powers of 1024)".to_string())
+            Err(
+                "`32GB` is ambiguous (powers of 1000 or of 1024?); write 32G or 32GiB (powers of 1024)"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            parse_size("32XB"),
+            Err("unknown unit `XB` in `32XB`; use K, M, G or T (powers of 1024)".to_string())
         );
         assert_eq!(
             parse_size("big"),
@@ -199,7 +322,7 @@ mod tests {
         );
         assert_eq!(
             parse_size("99999999999T"),
-            Err("`99999999999T` is too large".to_string())
+            Err("`99999999999T` is too large or not a whole number of bytes".to_string())
         );
         assert_eq!(
             parse_size("-1G"),
@@ -211,8 +334,8 @@ mod tests {
     fn memory_is_whole_mib() {
         assert_eq!(parse_memory("8G"), Ok(Size(8 << 30)));
         assert_eq!(
-            parse_memory("1500K"),
-            Err("`1500K` is not a whole number of MiB".to_string())
+            parse_memory("8389000K"),
+            Err("`8389000K` is not a whole number of MiB".to_string())
         );
     }
 

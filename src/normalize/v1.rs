@@ -199,11 +199,13 @@ impl Builder<'_> {
 
 fn bridge_params(p: &Params) -> Vec<Located<String>> {
     let mut ignored = Vec::new();
-    if let Some(stp) = &p.bridge_stp {
+    // A standard vSwitch runs no spanning tree: STP off is what it does, and the forward delay only
+    // matters with STP on.
+    if let Some(stp) = p.bridge_stp.as_ref().filter(|stp| stp.value) {
         ignored.push(Located::new("stp".to_string(), stp.span));
-    }
-    if let Some(fd) = &p.bridge_fd {
-        ignored.push(Located::new("forward-delay".to_string(), fd.span));
+        if let Some(fd) = &p.bridge_fd {
+            ignored.push(Located::new("forward-delay".to_string(), fd.span));
+        }
     }
     // Other names as netplan spells them, so a v1 config and its v2 twin agree.
     ignored.extend(p.ignored.iter().filter_map(|k| {

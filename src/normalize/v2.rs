@@ -36,11 +36,12 @@ impl Builder<'_> {
         for raw in &config.bridges {
             let p = &raw.parameters;
             let mut ignored = Vec::new();
-            if let Some(stp) = &p.stp {
+            // As for v1: STP off is what a standard vSwitch does; the delay only matters with STP on.
+            if let Some(stp) = p.stp.as_ref().filter(|stp| stp.value) {
                 ignored.push(Located::new("stp".to_string(), stp.span));
-            }
-            if let Some(fd) = &p.forward_delay {
-                ignored.push(Located::new("forward-delay".to_string(), fd.span));
+                if let Some(fd) = &p.forward_delay {
+                    ignored.push(Located::new("forward-delay".to_string(), fd.span));
+                }
             }
             ignored.extend(p.ignored.iter().cloned());
             self.v2_link(

@@ -29,6 +29,22 @@ pub struct Options {
     pub vm_network: Option<String>,
 }
 
+/// Whether ESXi takes `name` as a port group name: not empty, without control characters. The error says
+/// why not, for a command-line option.
+pub fn check_port_group_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err(
+            "a port group needs a name that is not blank (or use --no-vm-network)".to_string(),
+        );
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "{name:?} has a control character, which ESXi does not take in a port group name"
+        ));
+    }
+    Ok(())
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {

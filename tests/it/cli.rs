@@ -201,3 +201,118 @@ fn binary_input_is_rejected_not_a_crash() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not UTF-8"));
 }
+
+#[test]
+fn only_spanning_tree_that_is_on_is_reported_as_ignored() {
+    let config =
+        std::fs::read_to_string(root().join("fixtures/network/v2-bridge.yaml")).expect("fixture");
+    let off = maas_esxi(&["translate", "-"], Some(&config));
+    assert_eq!(off.status.code(), Some(0));
+    assert!(
+        text(&off.stderr).is_empty(),
+        "a vSwitch runs no spanning tree, as `stp: false` asks: {}",
+        text(&off.stderr)
+    );
+    let on = maas_esxi(
+        &["translate", "-"],
+        Some(&config.replace("stp: false", "stp: true")),
+    );
+    assert_eq!(on.status.code(), Some(0));
+    assert!(
+        text(&on.stderr)
+            .starts_with("warning: bridge `br0` parameters stp, forward-delay are ignored\n"),
+        "{}",
+        text(&on.stderr)
+    );
+}
+
+#[test]
+fn translate_without_a_config_on_a_terminal_is_a_usage_error_not_a_silent_wait() {
+    let (controller, terminal) = crate::pty(80);
+    let child = Command::new(env!("CARGO_BIN_EXE_maas-esxi"))
+        .arg("translate")
+        .current_dir(root())
+        .stdin(terminal)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("maas-esxi runs");
+    // Were maas-esxi to read the terminal, end-of-file ends the read, so the test fails, not hangs.
+    use std::io::Write;
+    let mut controller = controller;
+    controller
+        .write_all(b"\x04")
+        .expect("the terminal takes Ctrl-D");
+    let out = child.wait_with_output().expect("maas-esxi finishes");
+    drop(controller);
+    snapshot(
+        "cli-translate-terminal",
+        crate::transcript(&["translate"], &out),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_blank_vm_network_name_is_a_usage_error() {
+    snapshot(
+        "cli-blank-vm-network",
+        transcript(
+            &[
+                "translate",
+                "--vm-network",
+                "",
+                "fixtures/network/v1-dhcp-both.yaml",
+            ],
+            None,
+        ),
+    );
+}
+
+#[test]
+fn validate_explains_its_arguments() {
+    snapshot(
+        "cli-validate-help",
+        transcript(&["validate", "--help"], None),
+    );
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_definitions() {
+    let bash = maas_esxi(&["completions", "bash"], None);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = text(&bash.stdout);
+    assert!(script.contains("complete -F _maas__esxi"), "{script}");
+    assert!(
+        script.contains("--root-password-file"),
+        "image build's options are completed"
+    );
+    let fish = maas_esxi(&["completions", "fish"], None);
+    assert!(text(&fish.stdout).contains("complete -c maas-esxi"));
+
+    let man = maas_esxi(&["man"], None);
+    assert_eq!(man.status.code(), Some(0));
+    let page = text(&man.stdout);
+    assert!(page.contains(".TH maas-esxi 1"), "{page}");
+    assert!(page.contains("translate"), "the subcommands are listed");
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = maas_esxi(&["man", "--dir", &dir.path().display().to_string()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the pages")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for page in [
+        "maas-esxi.1",
+        "maas-esxi-translate.1",
+        "maas-esxi-validate.1",
+        "maas-esxi-image-build.1",
+        "maas-esxi-image-finalize.1",
+        "maas-esxi-image-kickstart.1",
+    ] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    let build = std::fs::read_to_string(dir.path().join("maas-esxi-image-build.1")).expect("page");
+    assert!(build.contains("root\\-password\\-file"), "{build}");
+}

@@ -717,7 +717,7 @@ fn a_missing_output_directory_fails_before_the_disk_changes() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
         stderr.contains(&format!(
-            "error: creating a temporary file in {}: ",
+            "error: image finalize cannot start:\n  - {}, the directory of --out, does not exist",
             s.path("missing").display()
         )),
         "{stderr}"
@@ -744,4 +744,101 @@ fn a_fat32_partition_1_stays_fsck_clean() {
     check_outside_p1_unchanged(&s, &s.disk(), &pristine);
     check_fsck_clean(&s, &s.disk());
     check_mtools(&s, &s.disk(), &binary);
+}
+
+#[test]
+fn a_directory_as_out_and_a_dynamic_binary_are_refused_before_anything_is_written() {
+    let s = Scratch::new(SMALL);
+    let pristine = s.copy_disk("pristine.img");
+    std::fs::create_dir(s.path("images")).expect("a directory");
+    let binary_path = s.file("maas-esxi", &crate::dynamic_elf());
+    let result = finalize(&s.disk(), &s.path("images"), &binary_path, &[]);
+    let dir = s.dir.path().display().to_string();
+    assert_eq!(result.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&result.stderr).replace(&dir, "$S"),
+        "error: image finalize cannot start:\n  \
+         - --out $S/images is a directory; name the image file, e.g. --out $S/images/vmware-esxi.dd.gz\n  \
+         - $S/maas-esxi is dynamically linked: in MAAS's ephemeral Ubuntu it runs only if that system's \
+         C library is as new as this host's, else the deployment fails; install the static build in the \
+         maas-esxi source directory with `cargo install --locked --path .`, or give one with --binary\n"
+    );
+    assert!(
+        cmp_range(&s.disk(), &pristine, 0..SMALL.len),
+        "the disk changed"
+    );
+    assert!(
+        std::fs::read_dir(s.path("images"))
+            .expect("listing")
+            .next()
+            .is_none(),
+        "nothing was written into the directory"
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_and_verbose_prints_each_step() {
+    use maas_esxi::image::finalize::PARTITION;
+    let s = Scratch::new(SMALL);
+    let binary_path = s.file("maas-esxi", &noise(MIB as usize, 12));
+    let quiet = finalize(&s.disk(), &s.path("q.dd.gz"), &binary_path, &["-q"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&quiet.stderr),
+        format!(
+            "warning: {} is not an x86-64 ELF executable\n",
+            binary_path.display()
+        ),
+        "warnings only"
+    );
+    let verbose = finalize(&s.disk(), &s.path("v.dd.gz"), &binary_path, &["-v"]);
+    assert_eq!(verbose.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    for step in [
+        format!("binary: {} (1.0 MiB)", binary_path.display()),
+        format!("partition {PARTITION} of {}: bytes ", s.disk().display()),
+        format!("wrote curtin/curtin-hooks and curtin/maas-esxi into partition {PARTITION} (FAT"),
+        "compressing into ".to_string(),
+        format!("compressing {}: 100% of 64 MiB\n", s.disk().display()),
+        "renamed ".to_string(),
+    ] {
+        assert!(stderr.contains(&step), "{step:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn progress_on_a_terminal_shows_a_bar_and_survives_zero_columns() {
+    let s = Scratch::new(SMALL);
+    let binary_path = s.file("maas-esxi", &noise(MIB as usize, 13));
+    for columns in [0, 100] {
+        let (controller, terminal) = crate::pty(columns);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_maas-esxi"))
+            .args(["image", "finalize", "--raw"])
+            .arg(s.disk())
+            .arg("--out")
+            .arg(s.path("t.dd.gz"))
+            .arg("--binary")
+            .arg(&binary_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(terminal)
+            .spawn()
+            .expect("maas-esxi runs");
+        let shown = crate::read_pty(controller);
+        let status = child.wait().expect("maas-esxi finishes");
+        assert!(status.success(), "{columns} columns: {status}\n{shown}");
+        assert!(
+            shown.contains(&format!("compressing {} [", s.disk().display())),
+            "a bar at {columns} columns:\n{shown}"
+        );
+        assert!(
+            shown.contains("MiB/s"),
+            "a rate at {columns} columns:\n{shown}"
+        );
+        assert!(
+            !shown.contains("% of"),
+            "no plain lines on a terminal:\n{shown}"
+        );
+        assert!(shown.contains("wrote curtin/curtin-hooks"), "{shown}");
+    }
 }

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use maas_esxi::image::kickstart::{self, Options, Secret, check_password};
+use maas_esxi::image::media::kickstart::{self, Options, Secret, check_password};
 use proptest::prelude::*;
 
 use crate::{root, snapshot};

@@ -1,5 +1,5 @@
 //! The one integration-test binary: fixtures and snapshots, v1/v2 twins, the CLI contract, shell quoting,
-//! a short fuzz run, the netplan oracle, the image builder's kickstart and boot media, the QEMU driver,
+//! a short fuzz run, the netplan oracle, the README's commands, the image builder's kickstart and boot media, the QEMU driver,
 //! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
@@ -9,8 +9,10 @@ mod fuzz;
 mod kickstart;
 mod media;
 mod netplan;
+mod package;
 mod qemu;
 mod quoting;
+mod readme;
 
 use std::path::{Path, PathBuf};
 
@@ -62,4 +64,76 @@ pub fn transcript(args: &[&str], out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A pseudo-terminal: the controller (read what the program writes) and the terminal end for the program,
+/// whose window reports `columns` columns.
+pub fn pty(columns: u16) -> (std::fs::File, std::fs::File) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let controller =
+        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal opens");
+    grantpt(&controller).expect("grantpt");
+    unlockpt(&controller).expect("unlockpt");
+    let name = ptsname(&controller, Vec::new()).expect("ptsname");
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().expect("a UTF-8 device name"))
+        .expect("the terminal end opens");
+    rustix::termios::tcsetwinsize(
+        &terminal,
+        rustix::termios::Winsize {
+            ws_row: 24,
+            ws_col: columns,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        },
+    )
+    .expect("the window size is set");
+    (std::fs::File::from(controller), terminal)
+}
+
+/// Everything `controller` has to read, until the program holding the terminal end is gone.
+pub fn read_pty(mut controller: std::fs::File) -> String {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match controller.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            // EIO: the last holder of the terminal end closed it.
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Runs a tool that must succeed.
+pub fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The headers of a dynamically linked x86-64 executable: one program header, `PT_INTERP`.
+pub fn dynamic_elf() -> Vec<u8> {
+    let mut bytes = vec![0; 64 + 56];
+    bytes[..6].copy_from_slice(b"\x7fELF\x02\x01");
+    bytes[18..20].copy_from_slice(&62u16.to_le_bytes());
+    bytes[32..40].copy_from_slice(&64u64.to_le_bytes());
+    bytes[54..56].copy_from_slice(&56u16.to_le_bytes());
+    bytes[56..58].copy_from_slice(&1u16.to_le_bytes());
+    bytes[64..68].copy_from_slice(&3u32.to_le_bytes());
+    bytes
 }

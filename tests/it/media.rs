@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use maas_esxi::image::iso::{self, Patched, VersionSource};
-use maas_esxi::image::kickstart::{self, BOOT_OPTIONS, Options};
+use maas_esxi::image::media::iso::{self, Patched, VersionSource};
+use maas_esxi::image::media::kickstart::{self, BOOT_OPTIONS, Options};
+use maas_esxi::image::media::usb;
 use maas_esxi::image::rejected::Rejected;
-use maas_esxi::image::usb;
 
 /// A BOOT.CFG shaped like ESXi 8.0's (module list shortened).
 const BOOT_CFG: &str = "bootstate=0\ntitle=Loading ESXi installer\ntimeout=5\nprefix=\nkernel=/b.b00\n\
@@ -50,20 +50,7 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs a tool that must succeed.
-fn run(program: &str, args: &[&str]) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use crate::run_tool as run;
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -653,4 +640,109 @@ fn isolinux_reads_the_patched_boot_cfg_in_a_bios_boot() {
         log.contains(&patched_boot_cfg()),
         "isolinux printed BOOT.CFG with its new length:\n{log}"
     );
+}
+
+/// `image build` on a mock installer whose isolinux waits at its prompt forever: the build gets through
+/// preflight, the media and QEMU's start, then times out. `-v` shows the QEMU command line, `-q` only the
+/// error, and the timeout exits 4, not 3.
+#[test]
+fn image_build_that_times_out_exits_4_and_shows_qemu_with_verbose() {
+    let dir = Scratch::new("timeout");
+    let tree = esxi_tree(
+        &dir,
+        BOOT_CFG,
+        "PROMPT 1\nTIMEOUT 0\nDEFAULT show\nLABEL show\n  COM32 cat.c32\n",
+    );
+    mkiso(&tree, &dir.path("esxi.iso"), "ESXI-8.0U3", &[]);
+    let hash = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
+    let command = |flag: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_maas-esxi"));
+        command
+            .args([
+                flag,
+                "image",
+                "build",
+                "--iso",
+                "esxi.iso",
+                "--accel",
+                "tcg",
+                "--timeout",
+                "3s",
+                "--cpus",
+                "2",
+                "--root-password-hash",
+                hash,
+                "--out",
+                "esxi.dd.gz",
+            ])
+            .current_dir(&dir.0)
+            .stdin(Stdio::null());
+        command
+    };
+    let build = |flag: &str| {
+        let out = command(flag).output().expect("maas-esxi runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).replace(s(&dir.0), "$DIR"),
+        )
+    };
+    let (status, verbose) = build("-v");
+    assert_eq!(status, Some(4), "{verbose}");
+    assert!(
+        verbose.contains("qemu-system-x86_64 \\\n  -name maas-esxi-build \\\n")
+            && verbose.contains("QEMU command line:\n/"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("boot options: written into the ISO copy\n"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains(
+            "error: the build failed while installing ESXi: the installation did not finish within \
+             --timeout 0:00:03"
+        ),
+        "{verbose}"
+    );
+    let (status, quiet) = build("-q");
+    assert_eq!(status, Some(4), "{quiet}");
+    assert!(
+        quiet.starts_with(
+            "warning: --accel tcg: the installation is emulated, many times slower than with KVM; it \
+             has --timeout 0:00:03\nerror: the build failed while installing ESXi: "
+        ),
+        "warnings and the error only:\n{quiet}"
+    );
+    assert!(!dir.path("esxi.dd.gz").exists());
+
+    // On a terminal that reports no width, the live status shows the clock, the phase and the bytes.
+    let (controller, terminal) = crate::pty(0);
+    let mut child = command("--quiet")
+        .arg("--verbose")
+        .stdout(Stdio::null())
+        .stderr(terminal)
+        .spawn()
+        .expect("maas-esxi runs");
+    let shown = crate::read_pty(controller);
+    assert_eq!(
+        child.wait().expect("maas-esxi ends").code(),
+        Some(2),
+        "-q and -v conflict: {shown}"
+    );
+    let (controller, terminal) = crate::pty(0);
+    let mut child = command("--verbose")
+        .stdout(Stdio::null())
+        .stderr(terminal)
+        .spawn()
+        .expect("maas-esxi runs");
+    let shown = crate::read_pty(controller);
+    assert_eq!(
+        child.wait().expect("maas-esxi ends").code(),
+        Some(4),
+        "{shown}"
+    );
+    assert!(shown.contains("[00:00:0"), "the elapsed time:\n{shown}");
+    assert!(shown.contains("installing ESXi, "), "the phase:\n{shown}");
+    assert!(shown.contains(" written ("), "bytes and rate:\n{shown}");
+    assert!(!shown.contains("[0:00:0"), "no plain lines:\n{shown}");
 }

@@ -11,15 +11,15 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use maas_esxi::image::build::{self, Args, BootMethod, Finalize, Media, Patch};
-use maas_esxi::image::driver::{self, End, KeyTiming, Phase, Step};
-use maas_esxi::image::keymap::Key;
-use maas_esxi::image::kickstart;
+use maas_esxi::image::media::kickstart;
+use maas_esxi::image::vm::driver::{self, End, KeyTiming, Phase, Step};
+use maas_esxi::image::vm::keymap::Key;
 
 use crate::{snapshot, transcript};
-use maas_esxi::image::preflight::{self, AccelChoice, Host};
-use maas_esxi::image::progress::Progress;
-use maas_esxi::image::qemu::{self, Accel, Firmware, Machine};
+use maas_esxi::image::preflight::{self, AccelChoice, Host, Inputs};
+use maas_esxi::image::progress::{Progress, Verbosity};
 use maas_esxi::image::units::Size;
+use maas_esxi::image::vm::qemu::{self, Accel, Firmware, Machine};
 
 /// A SHA-512 crypt hash for builds that get as far as the kickstart (`openssl passwd -6`).
 const ROOT_HASH: &str = "$6$maasesxi$sHM0QxzFu35uKTjPicW6I0aPfDytON7KUEzVVmW3BZpyr/8wolzpT0ZDcsR6iuzzH2Nv6w3qQKEBHjDIqNWBF1";
@@ -340,11 +340,17 @@ fn argv_bios_and_uefi() {
 /// build types the boot options. The "ISO" is the echo guest's CD.
 struct TestMedia;
 
-impl Media for TestMedia {
+impl Inputs for TestMedia {
     fn esxi_version(&self, _iso: &Path) -> anyhow::Result<String> {
         Ok("8.0U3".to_string())
     }
 
+    fn check_kickstart(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+impl Media for TestMedia {
     fn write_kickstart_usb(&self, usb: &Path) -> anyhow::Result<()> {
         std::fs::write(usb, vec![0u8; 1 << 20])?;
         Ok(())
@@ -372,7 +378,7 @@ fn build_args(lab: &Lab, timeout: Duration) -> Args {
         disk_size: Size::from_bytes(64 << 20),
         memory: Size::from_bytes(64 << 20),
         cpus: 1,
-        timeout,
+        timeout: Some(timeout),
         uefi: false,
         keep_work: None,
         accel: AccelChoice::Tcg,
@@ -396,7 +402,7 @@ fn image_build_types_the_boot_options_installs_and_finalizes() {
         &TestMedia,
         &CopyDisk,
         &Host::current(),
-        &mut Progress::stderr(),
+        &mut Progress::stderr(Verbosity::Normal),
     )
     .expect("the build succeeds");
     assert_eq!(built.esxi_version, "8.0U3");
@@ -426,7 +432,7 @@ fn a_failed_build_names_the_phase_and_keeps_the_logs() {
         &TestMedia,
         &CopyDisk,
         &Host::current(),
-        &mut Progress::stderr(),
+        &mut Progress::stderr(Verbosity::Normal),
     )
     .expect_err("the build times out while it waits to type");
     let text = format!("{error:#}");
@@ -453,11 +459,78 @@ fn a_failed_build_names_the_phase_and_keeps_the_logs() {
     assert!(!lab.path("out/test.dd.gz").exists());
 }
 
-fn host_without_qemu(lab: &Lab) -> Host {
-    std::fs::create_dir_all(lab.path("empty-bin")).expect("an empty PATH directory");
-    Host {
-        path: lab.path("empty-bin").into_os_string(),
-        ..Host::current()
+/// Preflight's view of the ISO and the kickstart: a fixed version, or the error an ISO check gives; a
+/// kickstart that passes.
+struct Stand(Result<&'static str, &'static str>);
+
+impl Inputs for Stand {
+    fn esxi_version(&self, _iso: &Path) -> anyhow::Result<String> {
+        self.0
+            .map(str::to_string)
+            .map_err(|e| maas_esxi::image::rejected::Rejected::new(e).into())
+    }
+
+    fn check_kickstart(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Preflight's view of an ESXi 8.0 ISO with the kickstart the real media module renders.
+struct WithKickstart(kickstart::Options);
+
+impl Inputs for WithKickstart {
+    fn esxi_version(&self, _iso: &Path) -> anyhow::Result<String> {
+        Ok("8.0".to_string())
+    }
+
+    fn check_kickstart(&self) -> anyhow::Result<()> {
+        kickstart::render(&self.0).map(drop)
+    }
+}
+
+#[test]
+fn preflight_finds_a_root_password_esxi_would_refuse_before_the_installation() {
+    let lab = Lab::new();
+    let (iso, out) = (lab.path("guest.iso"), lab.path("esxi.dd.gz"));
+    let weak = WithKickstart(kickstart::Options {
+        root_password: Some(kickstart::Secret("password".to_string())),
+        ..kickstart::Options::default()
+    });
+    let problems = preflight::check(&request(&lab, &iso, &out), &Host::current(), &weak)
+        .expect_err("a weak password");
+    assert_eq!(problems.problems.len(), 1, "{problems}");
+    assert!(
+        problems.problems[0].text.starts_with("the root password "),
+        "{problems}"
+    );
+    assert_eq!(
+        problems.exit_status(),
+        1,
+        "the input is wrong, not the host"
+    );
+    let unreadable = WithKickstart(kickstart::Options {
+        root_password_file: Some(lab.path("no-such-file")),
+        ..kickstart::Options::default()
+    });
+    let problems = preflight::check(&request(&lab, &iso, &out), &Host::current(), &unreadable)
+        .expect_err("an unreadable password file");
+    assert_eq!(
+        problems.exit_status(),
+        3,
+        "a file that cannot be read: {problems}"
+    );
+}
+
+fn request<'a>(lab: &'a Lab, iso: &'a Path, out: &'a Path) -> preflight::Request<'a> {
+    preflight::Request {
+        iso,
+        work: lab.dir.path(),
+        out,
+        binary: None,
+        disk_size: Size::from_bytes(32 << 30),
+        uefi: false,
+        accel: AccelChoice::Tcg,
+        timeout: Some(Duration::from_secs(3600)),
     }
 }
 
@@ -465,61 +538,175 @@ fn host_without_qemu(lab: &Lab) -> Host {
 fn preflight_names_everything_missing() {
     let lab = Lab::new();
     std::fs::write(lab.path("notes.txt"), "not an ISO").expect("file written");
+    std::fs::write(lab.path("dynamic"), crate::dynamic_elf()).expect("file written");
     let host = Host {
         ovmf: vec![(lab.path("no/CODE.fd"), lab.path("no/VARS.fd"))],
         ..host_without_qemu(&lab)
     };
+    let (iso, out, binary) = (
+        lab.path("notes.txt"),
+        lab.path("no-dir/esxi.dd.gz"),
+        lab.path("dynamic"),
+    );
     let problems = preflight::check(
         &preflight::Request {
-            iso: &lab.path("notes.txt"),
-            work: lab.dir.path(),
-            disk_size: Size::from_bytes(32 << 30),
             uefi: true,
             accel: AccelChoice::Kvm,
+            binary: Some(&binary),
+            ..request(&lab, &iso, &out)
         },
         &host,
-        &|_| Ok("8.0".to_string()),
+        &Stand(Ok("8.0")),
     )
     .expect_err("nothing is ready");
     let dir = lab.dir.path().display().to_string();
+    assert_eq!(problems.exit_status(), 3);
     assert_eq!(
         problems.to_string().replace(&dir, "$LAB"),
-        "the build host is not ready:\n  \
+        "the build cannot start:\n  \
          - $LAB/notes.txt is too small to be an ISO 9660 image; pass the VMware ESXi installer ISO\n  \
          - qemu-system-x86_64 is not on PATH; install it (Debian and Ubuntu: `apt-get install \
          qemu-system-x86`)\n  \
          - --uefi needs the OVMF firmware, looked for $LAB/no/CODE.fd with $LAB/no/VARS.fd; install it \
-         (`apt-get install ovmf`) or build with BIOS"
+         (`apt-get install ovmf`) or build with BIOS\n  \
+         - $LAB/dynamic is dynamically linked: in MAAS's ephemeral Ubuntu it runs only if that system's \
+         C library is as new as this host's, else the deployment fails; install the static build in the \
+         maas-esxi source directory with `cargo install --locked --path .`, or give one with --binary\n  \
+         - $LAB/no-dir, the directory of --out, does not exist; create it, or choose another --out"
     );
 }
 
 #[test]
 fn preflight_passes_on_the_iso_checks_message() {
     let lab = Lab::new();
-    let request = preflight::Request {
-        iso: &lab.path("guest.iso"),
-        work: lab.dir.path(),
-        disk_size: Size::from_bytes(32 << 30),
-        uefi: false,
-        accel: AccelChoice::Tcg,
-    };
-    let problems = preflight::check(&request, &Host::current(), &|_| {
-        anyhow::bail!("no /BOOT.CFG: this is not an ESXi installer")
-    })
+    let (iso, out) = (lab.path("guest.iso"), lab.path("esxi.dd.gz"));
+    let request = request(&lab, &iso, &out);
+    let problems = preflight::check(
+        &request,
+        &Host::current(),
+        &Stand(Err(
+            "guest.iso is not a VMware ESXi installer ISO: no /BOOT.CFG",
+        )),
+    )
     .expect_err("not ESXi");
     assert_eq!(
-        problems.0,
-        [format!(
-            "{} is not a usable ESXi installer ISO: no /BOOT.CFG: this is not an ESXi installer",
-            lab.path("guest.iso").display()
-        )]
+        problems.to_string(),
+        "the build cannot start:\n  - guest.iso is not a VMware ESXi installer ISO: no /BOOT.CFG",
+        "the ISO's own message, not wrapped in another that names the file again"
     );
-    let ready = preflight::check(&request, &Host::current(), &|_| Ok("8.0".to_string()))
+    assert_eq!(problems.exit_status(), 1, "only the input is wrong");
+    let ready = preflight::check(&request, &Host::current(), &Stand(Ok("8.0")))
         .expect("an ISO 9660 image that the ISO module accepts");
     assert_eq!(ready.accel, Accel::Tcg);
     assert_eq!(ready.esxi_version, "8.0");
     assert_eq!(ready.qemu, qemu_path());
+    assert_eq!(ready.timeout, Duration::from_secs(3600));
     assert_eq!(ready.warnings.len(), 1, "TCG is slow: {:?}", ready.warnings);
+}
+
+#[test]
+fn preflight_refuses_emulation_with_the_kvm_timeout() {
+    let lab = Lab::new();
+    let (iso, out) = (lab.path("guest.iso"), lab.path("esxi.dd.gz"));
+    let problems = preflight::check(
+        &preflight::Request {
+            timeout: None,
+            ..request(&lab, &iso, &out)
+        },
+        &Host::current(),
+        &Stand(Ok("8.0")),
+    )
+    .expect_err("TCG without a timeout");
+    assert_eq!(
+        problems.problems[0].text,
+        "--accel tcg: the installation is emulated, many times slower than with KVM, and the default \
+         --timeout 1:00:00 is for KVM; give the emulation the hours it needs with --timeout"
+    );
+    // `auto` on a host whose KVM is unusable (no device) falls back to TCG only with a timeout given.
+    let no_kvm = Host {
+        kvm_device: lab.path("no-kvm"),
+        cpuinfo: lab.path("cpuinfo"),
+        ..Host::current()
+    };
+    std::fs::write(lab.path("cpuinfo"), "flags\t\t: fpu vmx\n").expect("cpuinfo written");
+    let auto = preflight::Request {
+        accel: AccelChoice::Auto,
+        timeout: None,
+        ..request(&lab, &iso, &out)
+    };
+    let problems = preflight::check(&auto, &no_kvm, &Stand(Ok("8.0"))).expect_err("1h under TCG");
+    let text = problems.problems[0]
+        .text
+        .replace(&lab.dir.path().display().to_string(), "$LAB");
+    assert_eq!(
+        text,
+        "KVM is not usable: cannot open $LAB/no-kvm: No such file or directory (os error 2); load the \
+         kvm_intel or kvm_amd module; without it the installation is emulated (TCG), many times slower, \
+         and the default --timeout 1:00:00 is for KVM: build on a host with KVM, or choose emulation \
+         with --accel tcg and a --timeout of several hours"
+    );
+    let ready = preflight::check(
+        &preflight::Request {
+            timeout: Some(Duration::from_secs(12 * 3600)),
+            ..auto
+        },
+        &no_kvm,
+        &Stand(Ok("8.0")),
+    )
+    .expect("a timeout for the emulation");
+    assert_eq!(
+        (ready.accel, ready.timeout),
+        (Accel::Tcg, Duration::from_secs(12 * 3600))
+    );
+}
+
+#[test]
+fn preflight_checks_the_output_before_the_installation() {
+    let lab = Lab::new();
+    let iso = lab.path("guest.iso");
+    std::fs::create_dir(lab.path("images")).expect("a directory");
+    std::fs::create_dir(lab.path("locked")).expect("a directory");
+    let text = |out: &Path| {
+        let problems = preflight::check(
+            &request(&lab, &iso, out),
+            &Host::current(),
+            &Stand(Ok("8.0")),
+        )
+        .expect_err("the output is not usable");
+        problems
+            .to_string()
+            .replace(&lab.dir.path().display().to_string(), "$LAB")
+    };
+    assert_eq!(
+        text(&lab.path("images")),
+        "the build cannot start:\n  - --out $LAB/images is a directory; name the image file, e.g. --out \
+         $LAB/images/vmware-esxi.dd.gz"
+    );
+    // An immutable directory refuses new files even to root.
+    run_ok("chattr", &["+i", &lab.path("locked").display().to_string()]);
+    let locked = text(&lab.path("locked/esxi.dd.gz"));
+    run_ok("chattr", &["-i", &lab.path("locked").display().to_string()]);
+    assert_eq!(
+        locked,
+        "the build cannot start:\n  - cannot create files in $LAB/locked, the directory of --out: \
+         Operation not permitted (os error 1)"
+    );
+}
+
+fn run_ok(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .expect("the program runs");
+    assert!(status.success(), "{program} {args:?}: {status}");
+}
+
+fn host_without_qemu(lab: &Lab) -> Host {
+    std::fs::create_dir_all(lab.path("empty-bin")).expect("an empty PATH directory");
+    Host {
+        path: lab.path("empty-bin").into_os_string(),
+        ..Host::current()
+    }
 }
 
 fn cli(lab: &Lab, args: &[&str]) -> Output {

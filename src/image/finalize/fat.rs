@@ -169,7 +169,7 @@ fn copy_files<T: fatfs::ReadWriteSeek>(
 /// Mount options: every entry is stamped 1980-01-01 00:00, the first valid FAT date, so the same inputs
 /// give the same image bytes.
 fn options() -> fatfs::FsOptions {
-    fatfs::FsOptions::new().time_provider(&crate::image::usb::DOS_EPOCH)
+    fatfs::FsOptions::new().time_provider(&crate::image::media::usb::DOS_EPOCH)
 }
 
 /// The entry of `dir` named `name` (case-insensitive, as FAT names are), if any.

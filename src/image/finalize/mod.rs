@@ -10,13 +10,16 @@ mod gzip;
 
 use std::fmt;
 use std::fs::OpenOptions;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+
+use super::progress::{Progress, Verbosity};
+use super::{binary, preflight};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -42,8 +45,8 @@ pub struct Options {
     /// The maas-esxi binary to put into the image; `None` is the running executable.
     pub binary: Option<PathBuf>,
     pub threads: NonZeroUsize,
-    /// Show the compression's progress on stderr.
-    pub progress: bool,
+    /// How much to tell on stderr: progress, each step (`-v`), nothing but warnings (`-q`).
+    pub verbosity: Verbosity,
 }
 
 impl Options {
@@ -54,7 +57,7 @@ impl Options {
             out: out.into(),
             binary: None,
             threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
-            progress: true,
+            verbosity: Verbosity::Normal,
         }
     }
 }
@@ -81,7 +84,7 @@ pub struct Report {
     pub deflated_bytes: u64,
     pub out_bytes: u64,
     pub threads: NonZeroUsize,
-    /// Things that may make the image fail at deployment, such as a dynamically linked binary; already
+    /// Things that may make the image fail at deployment, such as a binary that is not an ELF file; already
     /// printed on stderr.
     pub warnings: Vec<String>,
 }
@@ -114,14 +117,17 @@ impl fmt::Display for Report {
 }
 
 /// Runs `image finalize`; progress and the summary go to stderr.
-pub fn run(args: &Args) -> anyhow::Result<u8> {
+pub fn run(args: &Args, verbosity: Verbosity) -> anyhow::Result<u8> {
     let mut options = Options::new(&args.raw, &args.out);
     options.binary = args.binary.clone();
+    options.verbosity = verbosity;
     if let Some(threads) = args.threads {
         options.threads = threads;
     }
     let report = finalize(&options)?;
-    eprint!("{report}");
+    if verbosity >= Verbosity::Normal {
+        eprint!("{report}");
+    }
     Ok(0)
 }
 
@@ -131,10 +137,20 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
 pub fn finalize(options: &Options) -> anyhow::Result<Report> {
     let raw = options.raw.display();
     let out = options.out.display();
-    let binary_path = match &options.binary {
-        Some(path) => path.clone(),
-        None => std::env::current_exe().context("finding the running executable")?,
-    };
+    let mut progress = Progress::stderr(options.verbosity);
+    let mut problems = Vec::new();
+    preflight::output_problems(&options.out, &mut problems);
+    let binary_path = binary::path_or_current(options.binary.as_deref())?;
+    if let Err(problem) = binary::inspect(&binary_path) {
+        problems.push(preflight::Problem::host(problem));
+    }
+    if !problems.is_empty() {
+        return Err(preflight::Problems {
+            title: "image finalize cannot start",
+            problems,
+        }
+        .into());
+    }
     let binary_len = std::fs::metadata(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?
         .len();
@@ -147,10 +163,15 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
     }
     let binary = std::fs::read(&binary_path)
         .with_context(|| format!("reading {}", binary_path.display()))?;
-    let warnings: Vec<String> = binary_warning(&binary, &binary_path).into_iter().collect();
+    let warnings = binary::check(&binary, &binary_path).map_err(anyhow::Error::msg)?;
     for warning in &warnings {
-        eprintln!("warning: {warning}");
+        progress.warn(warning);
     }
+    progress.detail(&format!(
+        "binary: {} ({})",
+        binary_path.display(),
+        size(binary_len)
+    ));
 
     let mut disk = OpenOptions::new()
         .read(true)
@@ -182,14 +203,30 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
             .unwrap_or_default()
             .to_string_lossy()
     );
+    let allocated = disk_meta.blocks().saturating_mul(512);
+    if let Ok(free) = preflight::free_space(out_dir)
+        && free < allocated
+    {
+        progress.warn(&format!(
+            "{} has {} free, less than the {} of data in {raw}: the image may not fit (compression \
+             usually makes it smaller)",
+            out_dir.display(),
+            size(free),
+            size(allocated)
+        ));
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(out_dir)
         .with_context(|| format!("creating a temporary file in {}", out_dir.display()))?;
 
-    let partition = gpt::partition(&mut disk, disk_meta.len(), 1)
+    let partition = gpt::partition(&mut disk, disk_meta.len(), PARTITION)
         .with_context(|| format!("reading GPT of {raw}"))?;
+    progress.detail(&format!(
+        "partition {PARTITION} of {raw}: bytes {} to {}",
+        partition.start, partition.end
+    ));
     let written = fat::write_files(
         &mut disk,
         partition.clone(),
@@ -203,15 +240,25 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
                 bytes: &binary,
             },
         ],
-        &format!("partition 1 of {raw}"),
+        &format!("partition {PARTITION} of {raw}"),
     )?;
 
+    progress.detail(&format!(
+        "wrote {dir}/{HOOK} and {dir}/{BINARY} into partition {PARTITION} ({})",
+        written.fat_type,
+        dir = fat::DIR,
+    ));
     let tmp_name = tmp.path().display().to_string();
-    let mut progress = Progress::new(options.progress, &raw.to_string());
+    progress.detail(&format!(
+        "compressing into {tmp_name} with {} thread{}",
+        options.threads,
+        if options.threads.get() == 1 { "" } else { "s" }
+    ));
+    let mut bytes = progress.bytes(&format!("compressing {raw}"), disk_meta.len());
     let summary = {
         let mut writer = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let summary = gzip::compress(&disk, &mut writer, options.threads, &mut |done, total| {
-            progress.update(done, total)
+        let summary = gzip::compress(&disk, &mut writer, options.threads, &mut |done, _| {
+            bytes.update(done)
         })
         .with_context(|| format!("compressing {raw} into {tmp_name}"))?;
         writer
@@ -219,8 +266,10 @@ pub fn finalize(options: &Options) -> anyhow::Result<Report> {
             .with_context(|| format!("writing {tmp_name}"))?;
         summary
     };
+    bytes.finish();
     tmp.persist(&options.out)
         .with_context(|| format!("renaming {tmp_name} to {out}"))?;
+    progress.detail(&format!("renamed {tmp_name} to {out}"));
     Ok(Report {
         raw: options.raw.clone(),
         out: options.out.clone(),
@@ -246,50 +295,12 @@ pub const HOOK_SCRIPT: &str = r#"#!/bin/sh
 exec "$(dirname -- "$0")/maas-esxi" curtin-hook "$@"
 "#;
 
+/// The partition that gets `curtin/`: the FAT system boot partition.
+pub const PARTITION: u32 = 1;
+
 /// The names of the hook and the binary inside `curtin/`.
 const HOOK: &str = "curtin-hooks";
 const BINARY: &str = "maas-esxi";
-
-/// Why `bytes` might not run as `curtin/maas-esxi` in the MAAS ephemeral environment (Linux x86-64),
-/// if it looks so: not an x86-64 ELF file, or linked dynamically.
-fn binary_warning(bytes: &[u8], path: &Path) -> Option<String> {
-    let u16_at = |i: usize| {
-        bytes
-            .get(i..i + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let is_elf_x86_64 = bytes.starts_with(b"\x7fELF\x02\x01") && u16_at(18) == Some(62);
-    if !is_elf_x86_64 {
-        return Some(format!(
-            "{} is not an x86-64 ELF executable",
-            path.display()
-        ));
-    }
-    let phoff = bytes
-        .get(32..40)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    let (Some(phoff), Some(entry_size), Some(count)) = (phoff, u16_at(54), u16_at(56)) else {
-        return Some(format!("{} has a truncated ELF header", path.display()));
-    };
-    let has_interpreter = (0..u64::from(count)).any(|i| {
-        let at = phoff.saturating_add(i * u64::from(entry_size));
-        let p_type = usize::try_from(at)
-            .ok()
-            .and_then(|at| bytes.get(at..at.checked_add(4)?))
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        p_type == Some(PT_INTERP)
-    });
-    has_interpreter.then(|| {
-        format!(
-            "{} is dynamically linked: it needs a C library compatible with the one it was built against \
-             at deployment time; see the README for the static build",
-            path.display()
-        )
-    })
-}
-
-/// The ELF program header type that names the dynamic loader.
-const PT_INTERP: u32 = 3;
 
 /// A byte count for people: `9.3 MiB`.
 fn size(bytes: u64) -> String {
@@ -307,92 +318,9 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// The compression's progress on stderr: one line rewritten in place on a terminal, a line per tenth
-/// otherwise (logs).
-#[derive(Debug)]
-struct Progress {
-    enabled: bool,
-    terminal: bool,
-    name: String,
-    shown: Option<u64>,
-}
-
-impl Progress {
-    fn new(enabled: bool, name: &str) -> Progress {
-        Progress {
-            enabled,
-            terminal: std::io::stderr().is_terminal(),
-            name: name.to_string(),
-            shown: None,
-        }
-    }
-
-    fn update(&mut self, done: u64, total: u64) {
-        if !self.enabled || total == 0 {
-            return;
-        }
-        let percent = done.saturating_mul(100) / total;
-        let step = if self.terminal {
-            percent
-        } else {
-            percent / 10 * 10
-        };
-        if self.shown == Some(step) {
-            return;
-        }
-        self.shown = Some(step);
-        let line = format!(
-            "compressing {}: {step}% ({} of {})",
-            self.name,
-            size(done),
-            size(total)
-        );
-        let mut stderr = std::io::stderr().lock();
-        // Progress is best effort: a closed stderr must not fail the image.
-        let _ = if self.terminal {
-            write!(stderr, "\r{line}{}", if done == total { "\n" } else { "" })
-        } else {
-            writeln!(stderr, "{line}")
-        };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An x86-64 ELF header with `types` as its program headers' types.
-    fn elf(types: &[u32]) -> Vec<u8> {
-        let mut bytes = vec![0; 64 + 56 * types.len()];
-        bytes[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        bytes[18..20].copy_from_slice(&62u16.to_le_bytes());
-        bytes[32..40].copy_from_slice(&64u64.to_le_bytes());
-        bytes[54..56].copy_from_slice(&56u16.to_le_bytes());
-        bytes[56..58].copy_from_slice(&(types.len() as u16).to_le_bytes());
-        for (i, t) in types.iter().enumerate() {
-            bytes[64 + 56 * i..68 + 56 * i].copy_from_slice(&t.to_le_bytes());
-        }
-        bytes
-    }
-
-    #[test]
-    fn binary_warnings() {
-        let path = Path::new("b");
-        assert_eq!(binary_warning(&elf(&[6, 1, 1]), path), None);
-        let dynamic = binary_warning(&elf(&[6, PT_INTERP, 1]), path).expect("dynamic");
-        assert!(dynamic.starts_with("b is dynamically linked"), "{dynamic}");
-        assert_eq!(
-            binary_warning(b"#!/bin/sh\n", path).as_deref(),
-            Some("b is not an x86-64 ELF executable")
-        );
-        let mut truncated = elf(&[PT_INTERP]);
-        truncated.truncate(66);
-        assert_eq!(
-            binary_warning(&truncated, path),
-            None,
-            "headers past the end are not read"
-        );
-    }
 
     #[test]
     fn sizes() {

@@ -62,18 +62,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Prints the KS.CFG on stdout; a refused password exits 1 with the reason on stderr.
+/// Prints the KS.CFG on stdout; a refused password is a [`Rejected`] error (exit 1).
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let text = match render(&args.options) {
-        Ok(text) => text,
-        Err(e) => match e.downcast_ref::<Rejected>() {
-            Some(rejected) => {
-                eprint!("{}", rejected.render());
-                return Ok(1);
-            }
-            None => return Err(e),
-        },
-    };
+    let text = render(&args.options)?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())

@@ -372,6 +372,43 @@ struct Serial {
     current: String,
     /// Text received since the last match of a `WaitSerial`.
     unmatched: String,
+    /// Where a terminal escape sequence that may continue in the next read stands.
+    escape: Escape,
+}
+
+/// A state of reading terminal escape sequences (ECMA-48), which the display drops: `ESC [ … final` (CSI),
+/// `ESC ] … BEL` or `ESC ] … ESC \` (OSC), and `ESC` with one more character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Escape {
+    /// Plain text.
+    None,
+    /// After `ESC`.
+    Start,
+    /// Inside `ESC [`, until a final byte `@`..`~`.
+    Csi,
+    /// Inside `ESC ]`, until `BEL` or `ESC \`.
+    Osc,
+    /// After `ESC` inside an OSC: `\` ends it.
+    OscEnd,
+}
+
+impl Escape {
+    /// The next state after `c`, and whether `c` is text to show.
+    fn next(self, c: char) -> (Escape, bool) {
+        match (self, c) {
+            (Escape::None, '\x1b') => (Escape::Start, false),
+            (Escape::None, _) => (Escape::None, true),
+            (Escape::Start, '[') => (Escape::Csi, false),
+            (Escape::Start, ']') => (Escape::Osc, false),
+            (Escape::Start, _) => (Escape::None, false),
+            (Escape::Csi, '@'..='~') => (Escape::None, false),
+            (Escape::Csi, _) => (Escape::Csi, false),
+            (Escape::Osc, '\x07') => (Escape::None, false),
+            (Escape::Osc, '\x1b') => (Escape::OscEnd, false),
+            (Escape::Osc, _) => (Escape::Osc, false),
+            (Escape::OscEnd, _) => (Escape::None, false),
+        }
+    }
 }
 
 impl Serial {
@@ -382,6 +419,7 @@ impl Serial {
             last_line: String::new(),
             current: String::new(),
             unmatched: String::new(),
+            escape: Escape::None,
         }
     }
 
@@ -406,6 +444,11 @@ impl Serial {
             self.unmatched.drain(..from);
         }
         for c in text.chars() {
+            let (escape, shown) = self.escape.next(c);
+            self.escape = escape;
+            if !shown {
+                continue;
+            }
             match c {
                 '\n' | '\r' => {
                     if !self.current.trim().is_empty() {
@@ -499,6 +542,25 @@ mod tests {
             serial.unmatched, "more",
             "a partial match may still complete"
         );
+    }
+
+    #[test]
+    fn the_status_line_never_shows_terminal_escape_sequences() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("serial.log");
+        let mut serial = Serial::new(&path);
+        let parts: [&[u8]; 3] = [
+            b"\x1b[2J\x1b[1;1H\x1b[0;32mweasel\x1b[0m: Installing \x1b[",
+            b"1mVIBs\x1b[0m\x1b]0;title\x07 (42%)\x1b",
+            b"=\x1b]2;t\x1b\\ done",
+        ];
+        let mut written = Vec::new();
+        for part in parts {
+            written.extend_from_slice(part);
+            std::fs::write(&path, &written).expect("serial log written");
+            serial.poll();
+        }
+        assert_eq!(serial.last_line, "weasel: Installing VIBs (42%) done");
     }
 
     #[test]
