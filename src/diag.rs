@@ -1,8 +1,10 @@
 //! Diagnostics: what went wrong, where, and what is supported instead, printed like a compiler does.
 
-use std::fmt::Write as _;
+mod render;
 
 use serde::Serialize;
+
+pub use render::{Format, Style, render, render_styled, summary};
 
 /// A position in the source text: 1-based line and column (in characters), and the length to underline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -45,6 +47,14 @@ pub enum Code {
     SearchDomain,
     Approximation,
     Unreachable,
+    /// Something ESXi has no equivalent for (a device kind, a route type, a netplan feature).
+    Unsupported,
+    /// A key written twice in one mapping.
+    DuplicateKey,
+    /// The input is beyond the parser's limits (size, nesting, aliases).
+    Limit,
+    /// The config asks that the network be left alone (`config: disabled`).
+    Disabled,
 }
 
 /// One problem found in the input.
@@ -62,7 +72,7 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: clip_quoted(message.into()),
             span,
             help: None,
         }
@@ -72,14 +82,14 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             code,
-            message: message.into(),
+            message: clip_quoted(message.into()),
             span,
             help: None,
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(clip_quoted(help.into()));
         self
     }
 
@@ -109,54 +119,38 @@ impl Diagnostics {
     }
 }
 
-/// Renders diagnostics the way rustc does: header, `--> file:line:col`, the source line, a caret, `help:`.
-pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
-    let mut out = String::new();
-    for d in diagnostics {
-        render_one(&mut out, file, source, d);
+/// Cuts every value quoted in backquotes in a message to a sane length, whoever wrote the message.
+fn clip_quoted(message: String) -> String {
+    if message.len() <= 200 {
+        return message;
     }
-    out
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                clip(part)
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
-fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
-    let level = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{level}: {}", d.message);
-    let line_text = d
-        .span
-        .and_then(|s| source.lines().nth(s.line.checked_sub(1)? as usize));
-    match (d.span, line_text) {
-        (Some(span), Some(text)) => {
-            let number = span.line.to_string();
-            let pad = " ".repeat(number.len());
-            let _ = writeln!(out, "{pad}--> {file}:{}:{}", span.line, span.col);
-            let _ = writeln!(out, "{pad} |");
-            let text = text.trim_end_matches('\r').replace('\t', " ");
-            let _ = writeln!(out, "{number} | {text}");
-            let start = span.col.saturating_sub(1) as usize;
-            let available = text.chars().count().saturating_sub(start).max(1);
-            let width = (span.len as usize).clamp(1, available);
-            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(width));
-            if let Some(help) = &d.help {
-                let _ = writeln!(out, "{pad} = help: {help}");
-            }
-        }
-        (Some(span), None) => {
-            let _ = writeln!(out, " --> {file}:{}:{}", span.line, span.col);
-            if let Some(help) = &d.help {
-                let _ = writeln!(out, "  = help: {help}");
-            }
-        }
-        (None, _) => {
-            let _ = writeln!(out, " --> {file}");
-            if let Some(help) = &d.help {
-                let _ = writeln!(out, "  = help: {help}");
-            }
-        }
+/// Cuts a value quoted in a message to a sane length: a diagnostic about a 100 MB scalar is one line.
+pub fn clip(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() <= MAX {
+        return value.to_string();
     }
-    out.push('\n');
+    let head: String = value.chars().take(MAX - 20).collect();
+    let tail: String = {
+        let mut t: Vec<char> = value.chars().rev().take(12).collect();
+        t.reverse();
+        t.into_iter().collect()
+    };
+    format!("{head}...{tail} ({} characters)", value.chars().count())
 }
 
 /// A value and where it was written; equality ignores the position, so a v1 config and its v2 twin compare equal.

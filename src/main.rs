@@ -25,6 +25,9 @@ const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
     about = "Deploy VMware ESXi properly with MAAS: translate MAAS network config into ESXi commands"
 )]
 struct Cli {
+    /// When to colour diagnostics: `auto` colours on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
     #[command(subcommand)]
     command: Command,
     /// Print only warnings and errors: no progress, no notes.
@@ -33,6 +36,29 @@ struct Cli {
     /// Also print the QEMU command line and each step of finalize.
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether stderr gets colour: `auto` means a terminal, no NO_COLOR, and not TERM=dumb.
+    fn on_stderr(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,9 +140,11 @@ enum TranslateFormat {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ValidateFormat {
-    /// Compiler-style diagnostics on stderr.
+    /// Compiler-style reports on stderr, and a summary line.
     Text,
-    /// A JSON document on stdout, with its "format-version".
+    /// One line per diagnostic on stderr, `file:line:col: level: message`, and a summary line.
+    Short,
+    /// Every diagnostic as JSON on stdout.
     Json,
 }
 
@@ -127,6 +155,7 @@ fn port_group_name(text: &str) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let color = cli.color.on_stderr();
     let verbosity = match (cli.quiet, cli.verbose) {
         // clap checks the conflict only when both flags stand at one level of subcommands.
         (true, true) => Cli::command()
@@ -148,12 +177,13 @@ fn main() -> ExitCode {
             &config_or_stdin(config.as_deref()),
             *format,
             &common.options(),
+            color,
         ),
         Command::Validate {
             configs,
             format,
             common,
-        } => validate(configs, *format, &common.options()),
+        } => validate(configs, *format, &common.options(), color),
         Command::Image { command } => maas_esxi::image::run(command, verbosity),
         Command::Completions { shell } => completions(*shell),
         Command::Man { dir } => man(dir.as_deref()),
@@ -235,17 +265,25 @@ fn check_bytes(bytes: &[u8], options: &Options) -> (String, maas_esxi::Outcome) 
     match std::str::from_utf8(bytes) {
         Ok(text) => (text.to_string(), check(text, options)),
         Err(e) => {
+            // Point at the bad byte: the text before it is valid, so its lines can be counted.
+            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+            let line = valid.matches('\n').count() + 1;
+            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             let mut diagnostics = diag::Diagnostics::default();
             diagnostics.push(Diagnostic::error(
                 diag::Code::Syntax,
-                None,
+                Some(diag::Span {
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    col: u32::try_from(col).unwrap_or(u32::MAX),
+                    len: 1,
+                }),
                 format!(
                     "the config is not UTF-8 text (invalid byte at offset {})",
                     e.valid_up_to()
                 ),
             ));
             (
-                String::new(),
+                valid,
                 maas_esxi::Outcome {
                     plan: None,
                     diagnostics,
@@ -255,10 +293,22 @@ fn check_bytes(bytes: &[u8], options: &Options) -> (String, maas_esxi::Outcome) 
     }
 }
 
-fn translate(path: &PathBuf, format: TranslateFormat, options: &Options) -> anyhow::Result<u8> {
+fn translate(
+    path: &PathBuf,
+    format: TranslateFormat,
+    options: &Options,
+    color: bool,
+) -> anyhow::Result<u8> {
     let (name, bytes) = read_config(path)?;
     let (text, outcome) = check_bytes(&bytes, options);
-    eprint!("{}", diag::render(&name, &text, &outcome.diagnostics.0));
+    let style = diag::Style {
+        format: diag::Format::Human,
+        color,
+    };
+    eprint!(
+        "{}",
+        diag::render_styled(&name, &text, &outcome.diagnostics.0, style)
+    );
     let Some(plan) = outcome.plan else {
         return Ok(EXIT_REJECTED);
     };
@@ -274,10 +324,16 @@ fn translate(path: &PathBuf, format: TranslateFormat, options: &Options) -> anyh
     Ok(0)
 }
 
-fn validate(paths: &[PathBuf], format: ValidateFormat, options: &Options) -> anyhow::Result<u8> {
+fn validate(
+    paths: &[PathBuf],
+    format: ValidateFormat,
+    options: &Options,
+    color: bool,
+) -> anyhow::Result<u8> {
     let mut rejected = false;
     let mut io_failed = false;
     let mut reports = Vec::new();
+    let (mut errors, mut warnings) = (0, 0);
     for path in paths {
         let (name, bytes) = match read_config(path) {
             Ok(read) => read,
@@ -289,10 +345,20 @@ fn validate(paths: &[PathBuf], format: ValidateFormat, options: &Options) -> any
         };
         let (text, outcome) = check_bytes(&bytes, options);
         rejected |= outcome.diagnostics.has_errors();
+        let found = &outcome.diagnostics.0;
+        let error_count = found.iter().filter(|d| d.is_error()).count();
+        errors += error_count;
+        warnings += found.len() - error_count;
+        let style = |format| diag::Style { format, color };
         match format {
-            ValidateFormat::Text => {
-                eprint!("{}", diag::render(&name, &text, &outcome.diagnostics.0))
-            }
+            ValidateFormat::Text => eprint!(
+                "{}",
+                diag::render_styled(&name, &text, found, style(diag::Format::Human))
+            ),
+            ValidateFormat::Short => eprint!(
+                "{}",
+                diag::render_styled(&name, &text, found, style(diag::Format::Short))
+            ),
             ValidateFormat::Json => reports
                 .push(serde_json::json!({ "file": name, "diagnostics": outcome.diagnostics.0 })),
         }
@@ -304,6 +370,8 @@ fn validate(paths: &[PathBuf], format: ValidateFormat, options: &Options) -> any
             "{}",
             serde_json::to_string_pretty(&doc).context("serializing diagnostics")?
         );
+    } else {
+        eprintln!("{}", diag::summary(paths.len(), errors, warnings, color));
     }
     Ok(if io_failed {
         EXIT_IO

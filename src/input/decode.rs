@@ -1,6 +1,6 @@
 //! Reading typed values out of YAML nodes: type errors and unknown keys become diagnostics with positions.
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span, clip};
 use crate::input::yaml::{Kind, Node};
 
 /// Carries the diagnostics of one decode pass.
@@ -16,17 +16,31 @@ pub(crate) struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
+    /// The value of `key`; a key written with a null value (`mtu: null`, `mtu:`) counts as absent, as
+    /// cloud-init drops null keys.
     pub fn get(&self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter()
-            .find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key))
+            .find(|(k, v)| {
+                matches!(&k.kind, Kind::Str(s) if s == key) && !matches!(v.kind, Kind::Null)
+            })
             .map(|(_, v)| v)
+    }
+
+    /// The key node of `key`, where a diagnostic about the key itself points.
+    pub fn key(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == key))
+            .map(|(k, _)| k)
     }
 
     /// The first of several spellings of one key (`bond-mode`, `bond_mode`).
     pub fn get_any(&self, keys: &[&str]) -> Option<(&'n str, &'n Node)> {
         self.entries.iter().find_map(|(k, v)| match &k.kind {
-            Kind::Str(s) if keys.contains(&s.as_str()) => Some((s.as_str(), v)),
+            Kind::Str(s) if keys.contains(&s.as_str()) && !matches!(v.kind, Kind::Null) => {
+                Some((s.as_str(), v))
+            }
             _ => None,
         })
     }
@@ -55,11 +69,15 @@ impl Decoder<'_> {
                 Code::Type,
                 Some(node.span),
                 format!(
-                    "`{path}` must be {expected}, found {}",
+                    "`{}` must be {expected}, found {}",
+                    clip(path),
                     node.kind.describe()
                 ),
             )
-            .with_help(format!("write `{}` as {expected}", last_segment(path))),
+            .with_help(format!(
+                "write `{}` as {expected}",
+                clip(last_segment(path))
+            )),
         );
     }
 
@@ -72,22 +90,31 @@ impl Decoder<'_> {
                 other => format!("<{}>", other.describe()),
             };
             if !known.contains(&name.as_str()) {
-                let where_ = if path.is_empty() {
-                    "at the top level".to_string()
-                } else {
-                    format!("in `{path}`")
-                };
-                self.diags.push(
-                    Diagnostic::warning(
-                        Code::UnknownKey,
-                        Some(key.span),
-                        format!("unknown key `{name}` {where_} is ignored"),
-                    )
-                    .with_help(format!("known keys here: {}", known.join(", "))),
-                );
+                self.unknown_key(key.span, &name, path, known);
             }
         }
         Some(fields)
+    }
+
+    /// Warns about an unknown key, suggesting the known key it most likely misspells.
+    pub fn unknown_key(&mut self, span: Span, name: &str, path: &str, known: &[&str]) {
+        let where_ = if path.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", clip(path))
+        };
+        let help = match suggest(name, known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("known keys here: {}", known.join(", ")),
+        };
+        self.diags.push(
+            Diagnostic::warning(
+                Code::UnknownKey,
+                Some(span),
+                format!("unknown key `{}` {where_} is ignored", clip(name)),
+            )
+            .with_help(help),
+        );
     }
 
     /// Opens a mapping without judging its keys; the caller does.
@@ -158,6 +185,21 @@ impl Decoder<'_> {
         }
     }
 
+    /// Like [`Decoder::strings`], and a string holding several words separated by spaces is split into
+    /// them, as cloud-init does for DNS servers and search domains (`dns_search: "a.example b.example"`).
+    pub fn words(&mut self, node: &Node, path: &str) -> Vec<Located<String>> {
+        self.strings(node, path)
+            .into_iter()
+            .flat_map(|s| {
+                let span = s.span;
+                s.value
+                    .split_whitespace()
+                    .map(|w| Located::new(w.to_string(), span))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// An integer; a quoted decimal is accepted, since JSON producers sometimes quote numbers.
     pub fn int(&mut self, node: &Node, path: &str) -> Option<Located<i128>> {
         match &node.kind {
@@ -193,16 +235,68 @@ impl Decoder<'_> {
         value.map(|v| Located::new(v, node.span))
     }
 
+    /// A boolean as netplan spells it: true/false, yes/no, on/off, y/n; not 1/0, which netplan refuses.
+    pub fn netplan_boolean(&mut self, node: &Node, path: &str) -> Option<Located<bool>> {
+        if matches!(&node.kind, Kind::Int(_))
+            || matches!(&node.kind, Kind::Str(s) if s == "1" || s == "0")
+        {
+            self.type_error(node, path, "a boolean (true/false, yes/no, on/off)");
+            return None;
+        }
+        self.boolean(node, path)
+    }
+
+    /// An integer that may not be negative (netplan's unsigned values: metrics, MTUs, windows).
+    pub fn unsigned(&mut self, node: &Node, path: &str) -> Option<Located<i128>> {
+        let value = self.int(node, path)?;
+        if value.value < 0 {
+            self.type_error(node, path, "a non-negative integer");
+            return None;
+        }
+        Some(value)
+    }
+
     pub fn missing(&mut self, fields: &Fields<'_>, key: &str, help: &str) {
         self.diags.push(
             Diagnostic::error(
                 Code::MissingKey,
                 Some(fields.span),
-                format!("`{}` needs a `{key}` key", fields.path),
+                format!("`{}` needs a `{key}` key", clip(&fields.path)),
             )
             .with_help(help.to_string()),
         );
     }
+}
+
+/// The known key closest to a misspelled one, if it is close enough to be what was meant.
+pub(crate) fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    let name = name.to_ascii_lowercase();
+    let same_words = |k: &str| k.replace('_', "-") == name.replace('_', "-");
+    if let Some(k) = known.iter().find(|k| same_words(k)) {
+        return Some(k);
+    }
+    known
+        .iter()
+        .map(|k| (distance(&name, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance between two short strings (keys).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn last_segment(path: &str) -> &str {

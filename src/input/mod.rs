@@ -20,18 +20,16 @@ pub enum Network {
 /// Parses `source` (YAML or JSON) and dispatches on `version:`. Problems go to `diags`; `None` means the
 /// document could not be read far enough to find a network configuration.
 pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
-    let root = match yaml::parse(source) {
-        Ok(root) => root,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
+    let root = yaml::parse(source, diags)?;
     let mut de = Decoder { diags };
     let fields = de.open_map(&root, "")?;
-    let (section, path) = match (fields.get("network"), fields.get("version")) {
-        (Some(network), _) => (network, "network"),
-        (None, Some(_)) => (&root, ""),
+    let (section, path, at) = match (fields.get("network"), fields.get("version")) {
+        (Some(network), _) => (
+            network,
+            "network",
+            fields.key("network").map_or(root.span, |k| k.span),
+        ),
+        (None, Some(_)) => (&root, "", root.span),
         (None, None) => {
             de.diags.push(
                 Diagnostic::error(Code::MissingKey, Some(root.span), "no network configuration found")
@@ -41,7 +39,24 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
         }
     };
     let section_fields = de.open_map(section, path)?;
+    if let Some(config) = section_fields.get("config")
+        && matches!(&config.kind, Kind::Str(s) if s == "disabled")
+    {
+        de.diags.push(
+            Diagnostic::error(
+                Code::Disabled,
+                Some(config.span),
+                "the network config is `disabled`: it asks that the host's network be left alone",
+            )
+            .with_help("maas-esxi writes a script that makes the network match a config; with none, ESXi keeps the installer's DHCP on vmk0. Give the interfaces, or deploy without a network config"),
+        );
+        return None;
+    }
     let Some(version) = section_fields.get("version") else {
+        // netplan does not require `version:`; a section with netplan's device sections is netplan.
+        if V2_SECTIONS.iter().any(|k| section_fields.key(k).is_some()) {
+            return Some(Network::V2(de.v2(section, path, at)));
+        }
         de.missing(
             &section_fields,
             "version",
@@ -50,14 +65,14 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
         return None;
     };
     match &version.kind {
-        Kind::Int(1) => Some(Network::V1(de.v1(section, path))),
-        Kind::Int(2) => Some(Network::V2(de.v2(section, path))),
-        Kind::Str(s) if s == "1" => Some(Network::V1(de.v1(section, path))),
-        Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path))),
+        Kind::Int(1) => Some(Network::V1(de.v1(section, path, at))),
+        Kind::Int(2) => Some(Network::V2(de.v2(section, path, at))),
+        Kind::Str(s) if s == "1" => Some(Network::V1(de.v1(section, path, at))),
+        Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path, at))),
         other => {
             let shown = match other {
                 Kind::Int(i) => i.to_string(),
-                Kind::Str(s) => format!("`{s}`"),
+                Kind::Str(s) => format!("`{}`", crate::diag::clip(s)),
                 k => k.describe().to_string(),
             };
             de.diags.push(
@@ -72,3 +87,20 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
         }
     }
 }
+
+/// The keys of a netplan `network:` section that name it as netplan even without `version: 2`.
+const V2_SECTIONS: &[&str] = &[
+    "ethernets",
+    "bonds",
+    "bridges",
+    "vlans",
+    "renderer",
+    "wifis",
+    "modems",
+    "tunnels",
+    "vrfs",
+    "dummy-devices",
+    "virtual-ethernets",
+    "nm-devices",
+    "openvswitch",
+];

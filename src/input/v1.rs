@@ -1,12 +1,14 @@
 //! curtin network config version 1: a list of entries, each a bag of optional fields keyed by `type:`.
 
-use crate::diag::{Code, Diagnostic, Located, Span};
+use crate::diag::{Located, Span};
 use crate::input::decode::{Decoder, Fields, join};
-use crate::input::yaml::Node;
+use crate::input::yaml::{Kind, Node};
 
 /// A whole `network: {version: 1, config: [...]}` section.
 #[derive(Debug)]
 pub struct Config {
+    /// Where the section starts (the `network:` key): whole-config diagnostics point here.
+    pub span: Span,
     pub entries: Vec<Entry>,
 }
 
@@ -54,7 +56,11 @@ pub struct Subnet {
     pub kind: Option<Located<String>>,
     pub address: Option<Located<String>>,
     pub netmask: Option<Located<String>>,
+    /// A prefix length given apart from the address (cloud-init reads `prefix:`).
+    pub prefix: Option<Located<i128>>,
     pub gateway: Option<Located<String>>,
+    /// cloud-init applies an IPv4 subnet's MTU to the link.
+    pub mtu: Option<Located<i128>>,
     pub dns_nameservers: Vec<Located<String>>,
     pub dns_search: Vec<Located<String>>,
     pub routes: Vec<Route>,
@@ -99,6 +105,7 @@ const SUBNET_KEYS: &[&str] = &[
     "type",
     "address",
     "netmask",
+    "prefix",
     "gateway",
     "dns_nameservers",
     "dns_search",
@@ -108,6 +115,15 @@ const SUBNET_KEYS: &[&str] = &[
     "mtu",
 ];
 const ROUTE_KEYS: &[&str] = &["destination", "network", "netmask", "gateway", "metric"];
+/// The parameters that change the plan, in MAAS's spelling.
+const PARAMS_USED: &[&str] = &[
+    "bond-mode",
+    "bond-primary",
+    "bond-xmit-hash-policy",
+    "bond-lacp-rate",
+    "bridge_stp",
+    "bridge_fd",
+];
 const PARAM_KEYS_IGNORED: &[&str] = &[
     "miimon",
     "downdelay",
@@ -149,10 +165,13 @@ const BRIDGE_PARAMS_IGNORED: &[&str] = &[
 ];
 
 impl Decoder<'_> {
-    pub(crate) fn v1(&mut self, network: &Node, path: &str) -> Config {
-        let mut entries = Vec::new();
+    pub(crate) fn v1(&mut self, network: &Node, path: &str, span: Span) -> Config {
+        let mut c = Config {
+            span,
+            entries: Vec::new(),
+        };
         let Some(fields) = self.map(network, path, &["version", "config"]) else {
-            return Config { entries };
+            return c;
         };
         let Some(config) = fields.get("config") else {
             self.missing(
@@ -160,15 +179,15 @@ impl Decoder<'_> {
                 "config",
                 "version 1 lists interfaces, routes and nameservers under `config:`",
             );
-            return Config { entries };
+            return c;
         };
         let config_path = fields.child("config");
         for (i, node) in self.list(config, &config_path).iter().enumerate() {
             if let Some(entry) = self.v1_entry(node, &format!("{config_path}[{i}]")) {
-                entries.push(entry);
+                c.entries.push(entry);
             }
         }
-        Config { entries }
+        c
     }
 
     fn v1_entry(&mut self, node: &Node, path: &str) -> Option<Entry> {
@@ -215,11 +234,11 @@ impl Decoder<'_> {
             .and_then(|(k, n)| self.boolean(n, &f.child(k)));
         e.address = f
             .get("address")
-            .map(|n| self.strings(n, &f.child("address")))
+            .map(|n| self.words(n, &f.child("address")))
             .unwrap_or_default();
         e.search = f
             .get("search")
-            .map(|n| self.strings(n, &f.child("search")))
+            .map(|n| self.words(n, &f.child("search")))
             .unwrap_or_default();
         if e.kind.as_ref().is_some_and(|k| k.value == "route") {
             e.route = Some(self.v1_route_fields(&f, node.span));
@@ -241,16 +260,20 @@ impl Decoder<'_> {
         s.netmask = f
             .get("netmask")
             .and_then(|n| self.string(n, &f.child("netmask")));
+        s.prefix = f
+            .get("prefix")
+            .and_then(|n| self.int(n, &f.child("prefix")));
         s.gateway = f
             .get("gateway")
             .and_then(|n| self.string(n, &f.child("gateway")));
+        s.mtu = f.get("mtu").and_then(|n| self.int(n, &f.child("mtu")));
         s.dns_nameservers = f
             .get("dns_nameservers")
-            .map(|n| self.strings(n, &f.child("dns_nameservers")))
+            .map(|n| self.words(n, &f.child("dns_nameservers")))
             .unwrap_or_default();
         s.dns_search = f
             .get("dns_search")
-            .map(|n| self.strings(n, &f.child("dns_search")))
+            .map(|n| self.words(n, &f.child("dns_search")))
             .unwrap_or_default();
         if let Some(n) = f.get("routes") {
             let p = f.child("routes");
@@ -293,6 +316,9 @@ impl Decoder<'_> {
             let Some(k) = self.string(key, path) else {
                 continue;
             };
+            if matches!(value.kind, Kind::Null) {
+                continue;
+            }
             let normalized = k.value.replace('_', "-");
             let kp = join(path, &k.value);
             match normalized.as_str() {
@@ -312,14 +338,14 @@ impl Decoder<'_> {
                     if known_bond || known_bridge {
                         p.ignored.push(k);
                     } else {
-                        self.diags.push(
-                            Diagnostic::warning(
-                                Code::UnknownKey,
-                                Some(k.span),
-                                format!("unknown key `{}` in `{path}` is ignored", k.value),
-                            )
-                            .with_help("known parameters: bond-mode, bond-primary, bond-xmit-hash-policy, bond-lacp-rate, bond-miimon, bridge_stp, bridge_fd, ..."),
-                        );
+                        let known: Vec<String> = PARAMS_USED
+                            .iter()
+                            .map(|p| p.to_string())
+                            .chain(PARAM_KEYS_IGNORED.iter().map(|p| format!("bond-{p}")))
+                            .chain(BRIDGE_PARAMS_IGNORED.iter().map(|p| format!("bridge_{p}")))
+                            .collect();
+                        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                        self.unknown_key(k.span, &k.value, path, &known);
                     }
                 }
             }

@@ -1,11 +1,13 @@
 //! netplan version 2: maps of ethernets, bonds, bridges and vlans keyed by interface id.
 
-use crate::diag::{Located, Span};
+use crate::diag::{Code, Diagnostic, Located, Span, clip};
 use crate::input::decode::{Decoder, Fields};
 use crate::input::yaml::{Kind, Node};
 
 #[derive(Debug, Default)]
 pub struct Config {
+    /// Where the section starts (the `network:` key): whole-config diagnostics point here.
+    pub span: Span,
     pub ethernets: Vec<Link>,
     pub bonds: Vec<Link>,
     pub bridges: Vec<Link>,
@@ -56,8 +58,17 @@ pub struct Route {
     pub to: Option<Located<String>>,
     pub via: Option<Located<String>>,
     pub metric: Option<Located<i128>>,
+    /// `type:` (unicast, blackhole, unreachable, prohibit, throw, ...).
+    pub kind: Option<Located<String>>,
+    pub scope: Option<Located<String>>,
+    pub table: Option<Located<i128>>,
+    pub from: Option<Located<String>>,
+    pub on_link: Option<Located<bool>>,
+    /// Keys that tune a route's traffic without choosing its path (`mtu`, windows), by name.
+    pub tuning: Vec<Located<String>>,
 }
 
+/// Keys of every link that the translation reads.
 const COMMON_KEYS: &[&str] = &[
     "addresses",
     "dhcp4",
@@ -69,26 +80,96 @@ const COMMON_KEYS: &[&str] = &[
     "nameservers",
     "mtu",
     "macaddress",
+];
+/// Keys that change nothing an ESXi host could do differently: accepted without a word.
+const QUIET_KEYS: &[&str] = &[
     "optional",
     "critical",
     "renderer",
+    "wakeonlan",
+    "wakeonwlan",
+    "emit-lldp",
+    "receive-checksum-offload",
+    "transmit-checksum-offload",
+    "tcp-segmentation-offload",
+    "tcp6-segmentation-offload",
+    "generic-segmentation-offload",
+    "generic-receive-offload",
+    "large-receive-offload",
     "link-local",
+    "ipv6-privacy",
+    "ipv6-address-generation",
+    "ipv6-address-token",
+    "dhcp-identifier",
+    "optional-addresses",
+    "ignore-carrier",
+];
+/// Keys with an effect ESXi cannot reproduce but that do not change where traffic goes: warnings.
+const IGNORED_KEYS: &[&str] = &[
     "dhcp4-overrides",
     "dhcp6-overrides",
-    "ipv6-privacy",
-    "routing-policy",
-    "ignore-carrier",
-    "activation-mode",
+    "ra-overrides",
     "ipv6-mtu",
-    "ipv6-address-generation",
-    "wakeonlan",
+    "activation-mode",
+    "hairpin",
+    "port-mac-learning",
+    "neigh-suppress",
+];
+/// Keys for features ESXi does not have, with the feature's name: errors.
+const UNSUPPORTED_KEYS: &[(&str, &str)] = &[
+    ("routing-policy", "policy routing (`routing-policy`)"),
+    (
+        "networkmanager",
+        "NetworkManager passthrough (`networkmanager`)",
+    ),
+    ("openvswitch", "Open vSwitch (`openvswitch`)"),
+    ("auth", "802.1X authentication (`auth`)"),
+    (
+        "virtual-function-count",
+        "SR-IOV (`virtual-function-count`)",
+    ),
+    ("embedded-switch-mode", "SR-IOV (`embedded-switch-mode`)"),
+    (
+        "delay-virtual-functions-rebind",
+        "SR-IOV (`delay-virtual-functions-rebind`)",
+    ),
+    ("infiniband-mode", "InfiniBand (`infiniband-mode`)"),
+];
+/// netplan device sections ESXi has no equivalent for.
+const UNSUPPORTED_SECTIONS: &[(&str, &str)] = &[
+    ("wifis", "Wi-Fi"),
+    ("modems", "a modem"),
+    ("tunnels", "a tunnel"),
+    ("vrfs", "a VRF"),
+    ("dummy-devices", "a dummy device"),
+    ("virtual-ethernets", "a virtual Ethernet pair"),
+    ("nm-devices", "a NetworkManager device"),
+    ("openvswitch", "Open vSwitch"),
 ];
 const ETHERNET_KEYS: &[&str] = &["match", "set-name"];
 const BOND_KEYS: &[&str] = &["interfaces", "parameters"];
 const BRIDGE_KEYS: &[&str] = &["interfaces", "parameters"];
 const VLAN_KEYS: &[&str] = &["id", "link"];
+/// Route keys that tune traffic on a route without choosing its path.
+const TUNING_KEYS: &[&str] = &[
+    "mtu",
+    "congestion-window",
+    "advertised-receive-window",
+    "advertised-mss",
+];
 const ROUTE_KEYS: &[&str] = &[
-    "to", "via", "metric", "on-link", "table", "scope", "type", "from", "mtu",
+    "to",
+    "via",
+    "metric",
+    "on-link",
+    "table",
+    "scope",
+    "type",
+    "from",
+    "mtu",
+    "congestion-window",
+    "advertised-receive-window",
+    "advertised-mss",
 ];
 const BOND_PARAMETERS_IGNORED: &[&str] = &[
     "mii-monitor-interval",
@@ -130,22 +211,39 @@ enum Section {
 }
 
 impl Decoder<'_> {
-    pub(crate) fn v2(&mut self, network: &Node, path: &str) -> Config {
-        let mut config = Config::default();
-        let Some(f) = self.map(
-            network,
-            path,
-            &[
-                "version",
-                "renderer",
-                "ethernets",
-                "bonds",
-                "bridges",
-                "vlans",
-            ],
-        ) else {
+    pub(crate) fn v2(&mut self, network: &Node, path: &str, span: Span) -> Config {
+        let mut config = Config {
+            span,
+            ..Config::default()
+        };
+        let known: Vec<&str> = [
+            "version",
+            "renderer",
+            "ethernets",
+            "bonds",
+            "bridges",
+            "vlans",
+        ]
+        .into_iter()
+        .chain(UNSUPPORTED_SECTIONS.iter().map(|(k, _)| *k))
+        .collect();
+        let Some(f) = self.map(network, path, &known) else {
             return config;
         };
+        for (key, what) in UNSUPPORTED_SECTIONS {
+            if let (Some(k), Some(v)) = (f.key(key), f.get(key))
+                && !v.kind.is_empty()
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        Some(k.span),
+                        format!("`{key}`: {what} is not supported on ESXi"),
+                    )
+                    .with_help("ESXi networking is standard vSwitches over physical NICs: ethernets, bonds, bridges and VLANs"),
+                );
+            }
+        }
         for (key, section, out) in [
             ("ethernets", Section::Ethernets, &mut config.ethernets),
             ("bonds", Section::Bonds, &mut config.bonds),
@@ -155,6 +253,13 @@ impl Decoder<'_> {
             let Some(node) = f.get(key) else { continue };
             let section_path = f.child(key);
             for (id, def) in self.named_map(node, &section_path) {
+                // netplan allows a `renderer:` for the whole section among the device ids.
+                if id.value == "renderer" && matches!(def.kind, Kind::Str(_)) {
+                    continue;
+                }
+                if !self.netplan_name(&id, true) {
+                    continue;
+                }
                 let link_path = format!("{section_path}.{}", id.value);
                 if let Some(link) = self.v2_link(id, def, &link_path, section) {
                     out.push(link);
@@ -177,24 +282,67 @@ impl Decoder<'_> {
             Section::Bridges => BRIDGE_KEYS,
             Section::Vlans => VLAN_KEYS,
         };
-        let known: Vec<&str> = COMMON_KEYS.iter().chain(extra).copied().collect();
+        let sriov_link = matches!(section, Section::Ethernets)
+            .then_some(("link", "SR-IOV (`link` to a physical function)"));
+        let unsupported: Vec<(&str, &str)> =
+            UNSUPPORTED_KEYS.iter().copied().chain(sriov_link).collect();
+        let known: Vec<&str> = COMMON_KEYS
+            .iter()
+            .chain(extra)
+            .chain(QUIET_KEYS)
+            .chain(IGNORED_KEYS)
+            .copied()
+            .chain(unsupported.iter().map(|(k, _)| *k))
+            .collect();
         let f = self.map(node, path, &known)?;
+        for key in IGNORED_KEYS {
+            if let (Some(k), Some(_)) = (f.key(key), f.get(key)) {
+                self.diags.push(
+                    Diagnostic::warning(
+                        Code::Approximation,
+                        Some(k.span),
+                        format!("`{key}` of `{}` has no ESXi equivalent and is ignored", clip(&id.value)),
+                    )
+                    .with_help("ESXi configures a VMkernel NIC with one MTU, plain DHCP and router advertisements, and always brings it up"),
+                );
+            }
+        }
+        for (key, what) in &unsupported {
+            if let (Some(k), Some(_)) = (f.key(key), f.get(key)) {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        Some(k.span),
+                        format!("`{}`: {what} is not supported on ESXi", clip(&id.value)),
+                    )
+                    .with_help("ESXi networking is standard vSwitches over physical NICs, with static routes by gateway"),
+                );
+            }
+        }
         let mut l = Link {
             id,
             span: node.span,
             path: path.to_string(),
             ..Link::default()
         };
-        if let Some(m) = f.get("match") {
-            if let Some(mf) = self.map(m, &f.child("match"), &["macaddress", "name", "driver"]) {
-                l.match_mac = mf
-                    .get("macaddress")
-                    .and_then(|n| self.string(n, &mf.child("macaddress")));
+        if let Some(m) = f.get("match")
+            && let Some(mf) = self.map(m, &f.child("match"), &["macaddress", "name", "driver"])
+        {
+            l.match_mac = mf
+                .get("macaddress")
+                .and_then(|n| self.string(n, &mf.child("macaddress")));
+            if let Some(name) = mf
+                .get("name")
+                .and_then(|n| self.string(n, &mf.child("name")))
+            {
+                self.netplan_name(&name, false);
             }
         }
         l.set_name = f
             .get("set-name")
-            .and_then(|n| self.string(n, &f.child("set-name")));
+            .and_then(|n| self.string(n, &f.child("set-name")))
+            .filter(|n| self.netplan_name(n, false));
+        self.netplan_values(&f);
         l.macaddress = f
             .get("macaddress")
             .and_then(|n| self.string(n, &f.child("macaddress")));
@@ -205,6 +353,7 @@ impl Decoder<'_> {
                 // An address may carry options: `- 10.0.0.5/24: {label: ...}`.
                 let address = match &a.kind {
                     Kind::Map(entries) if entries.len() == 1 => {
+                        self.address_options(&entries[0].1, &format!("{p}[{i}]"));
                         self.string(&entries[0].0, &format!("{p}[{i}]"))
                     }
                     _ => self.string(a, &format!("{p}[{i}]")),
@@ -214,13 +363,13 @@ impl Decoder<'_> {
         }
         l.dhcp4 = f
             .get("dhcp4")
-            .and_then(|n| self.boolean(n, &f.child("dhcp4")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("dhcp4")));
         l.dhcp6 = f
             .get("dhcp6")
-            .and_then(|n| self.boolean(n, &f.child("dhcp6")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("dhcp6")));
         l.accept_ra = f
             .get("accept-ra")
-            .and_then(|n| self.boolean(n, &f.child("accept-ra")));
+            .and_then(|n| self.netplan_boolean(n, &f.child("accept-ra")));
         l.gateway4 = f
             .get("gateway4")
             .and_then(|n| self.string(n, &f.child("gateway4")));
@@ -232,6 +381,25 @@ impl Decoder<'_> {
             for (i, r) in self.list(n, &p).iter().enumerate() {
                 let rp = format!("{p}[{i}]");
                 if let Some(rf) = self.map(r, &rp, ROUTE_KEYS) {
+                    for key in TUNING_KEYS {
+                        if let Some(n) = rf.get(key) {
+                            self.unsigned(n, &rf.child(key));
+                        }
+                    }
+                    let tuning = [
+                        "mtu",
+                        "congestion-window",
+                        "advertised-receive-window",
+                        "advertised-mss",
+                    ]
+                    .iter()
+                    .filter(|k| rf.get(k).is_some())
+                    .filter_map(|k| rf.key(k))
+                    .filter_map(|k| match &k.kind {
+                        Kind::Str(s) => Some(Located::new(s.clone(), k.span)),
+                        _ => None,
+                    })
+                    .collect();
                     l.routes.push(Route {
                         span: r.span,
                         path: rp,
@@ -239,22 +407,38 @@ impl Decoder<'_> {
                         via: rf.get("via").and_then(|n| self.string(n, &rf.child("via"))),
                         metric: rf
                             .get("metric")
-                            .and_then(|n| self.int(n, &rf.child("metric"))),
+                            .and_then(|n| self.unsigned(n, &rf.child("metric"))),
+                        kind: rf
+                            .get("type")
+                            .and_then(|n| self.string(n, &rf.child("type"))),
+                        scope: rf
+                            .get("scope")
+                            .and_then(|n| self.string(n, &rf.child("scope"))),
+                        table: rf
+                            .get("table")
+                            .and_then(|n| self.unsigned(n, &rf.child("table"))),
+                        from: rf
+                            .get("from")
+                            .and_then(|n| self.string(n, &rf.child("from"))),
+                        on_link: rf
+                            .get("on-link")
+                            .and_then(|n| self.netplan_boolean(n, &rf.child("on-link"))),
+                        tuning,
                     });
                 }
             }
         }
-        if let Some(n) = f.get("nameservers") {
-            if let Some(nf) = self.map(n, &f.child("nameservers"), &["addresses", "search"]) {
-                l.nameservers = nf
-                    .get("addresses")
-                    .map(|n| self.strings(n, &nf.child("addresses")))
-                    .unwrap_or_default();
-                l.search = nf
-                    .get("search")
-                    .map(|n| self.strings(n, &nf.child("search")))
-                    .unwrap_or_default();
-            }
+        if let Some(n) = f.get("nameservers")
+            && let Some(nf) = self.map(n, &f.child("nameservers"), &["addresses", "search"])
+        {
+            l.nameservers = nf
+                .get("addresses")
+                .map(|n| self.strings(n, &nf.child("addresses")))
+                .unwrap_or_default();
+            l.search = nf
+                .get("search")
+                .map(|n| self.strings(n, &nf.child("search")))
+                .unwrap_or_default();
         }
         l.interfaces = f
             .get("interfaces")
@@ -292,17 +476,127 @@ impl Decoder<'_> {
         p.lacp_rate = f
             .get("lacp-rate")
             .and_then(|n| self.string(n, &f.child("lacp-rate")));
-        p.stp = f.get("stp").and_then(|n| self.boolean(n, &f.child("stp")));
+        p.stp = f
+            .get("stp")
+            .and_then(|n| self.netplan_boolean(n, &f.child("stp")));
         p.forward_delay = f
             .get("forward-delay")
             .and_then(|n| self.int(n, &f.child("forward-delay")));
-        for (key, _) in f.entries() {
-            if let Kind::Str(k) = &key.kind {
-                if ignored.contains(&k.as_str()) {
-                    p.ignored.push(Located::new(k.clone(), key.span));
+        // Per-port values: a mapping of interface → unsigned number (port priority at most 63).
+        for (key, max) in [("path-cost", i128::MAX), ("port-priority", 63)] {
+            let Some(n) = f.get(key) else { continue };
+            let kp = f.child(key);
+            if let Some(ports) = self.open_map(n, &kp) {
+                for (_, value) in ports.entries() {
+                    if let Some(v) = self.unsigned(value, &kp)
+                        && v.value > max
+                    {
+                        self.bad_value(value, &kp, &format!("at most {max}"));
+                    }
                 }
             }
         }
+        if let Some(n) = f.get("arp-ip-targets") {
+            let kp = f.child("arp-ip-targets");
+            for target in self.strings(n, &kp) {
+                if target.value.parse::<std::net::Ipv4Addr>().is_err() {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Address,
+                            Some(target.span),
+                            format!("ARP target `{}` is not an IPv4 address", target.value),
+                        )
+                        .with_help("bond ARP monitoring takes IPv4 addresses"),
+                    );
+                }
+            }
+        }
+        for (key, _) in f.entries() {
+            if let Kind::Str(k) = &key.kind
+                && ignored.contains(&k.as_str())
+            {
+                p.ignored.push(Located::new(k.clone(), key.span));
+            }
+        }
         p
+    }
+}
+
+impl Decoder<'_> {
+    /// netplan's rule for interface ids and names: printable ASCII letters, digits and punctuation; an id
+    /// may not be a glob (a `match: {name}` may).
+    fn netplan_name(&mut self, name: &Located<String>, id: bool) -> bool {
+        let printable = !name.value.is_empty()
+            && name
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+        let glob = id && name.value.contains(['*', '[', ']', '?']);
+        if printable && !glob {
+            return true;
+        }
+        let (message, help) = if glob {
+            (
+                format!("interface id `{}` is a glob", name.value.escape_debug()),
+                "a definition's id names one interface; match several with `match: {name: ...}`",
+            )
+        } else {
+            (
+                format!("invalid interface name `{}`", name.value.escape_debug()),
+                "netplan takes ASCII letters, digits and punctuation in interface names (no spaces)",
+            )
+        };
+        self.diags
+            .push(Diagnostic::error(Code::Name, Some(name.span), message).with_help(help));
+        false
+    }
+
+    fn bad_value(&mut self, node: &Node, path: &str, expected: &str) {
+        let found = match &node.kind {
+            Kind::Str(s) => format!("`{s}`"),
+            other => other.describe().to_string(),
+        };
+        self.diags.push(
+            Diagnostic::error(
+                Code::Type,
+                Some(node.span),
+                format!("`{path}` must be {expected}, not {found}"),
+            )
+            .with_help(format!("netplan accepts only {expected} here")),
+        );
+    }
+
+    /// An address's options (`lifetime`, `label`): nothing on ESXi, but checked as netplan does.
+    fn address_options(&mut self, node: &Node, path: &str) {
+        if let Some(f) = self.map(node, path, &["lifetime", "label"])
+            && let Some(n) = f.get("lifetime")
+            && !matches!(&n.kind, Kind::Int(0))
+            && !matches!(&n.kind, Kind::Str(s) if s == "0" || s.eq_ignore_ascii_case("forever"))
+        {
+            self.bad_value(n, &f.child("lifetime"), "`0` or `forever`");
+        }
+    }
+
+    /// Values netplan checks on keys that change nothing on ESXi: refused as netplan refuses them.
+    fn netplan_values(&mut self, f: &Fields<'_>) {
+        if let Some(n) = f.get("dhcp-identifier")
+            && !matches!(&n.kind, Kind::Str(s) if s == "mac" || s == "duid")
+        {
+            self.bad_value(n, &f.child("dhcp-identifier"), "`mac` or `duid`");
+        }
+        if let Some(n) = f.get("activation-mode")
+            && !matches!(&n.kind, Kind::Str(s) if s == "manual" || s == "off")
+        {
+            self.bad_value(n, &f.child("activation-mode"), "`manual` or `off`");
+        }
+        if let Some(n) = f.get("link-local") {
+            let path = f.child("link-local");
+            for item in self.list(n, &path) {
+                if !matches!(&item.kind, Kind::Str(s) if s.eq_ignore_ascii_case("ipv4") || s.eq_ignore_ascii_case("ipv6"))
+                {
+                    self.bad_value(item, &path, "`ipv4` or `ipv6`");
+                }
+            }
+        }
     }
 }

@@ -7,15 +7,20 @@ mod v2;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span, clip};
 use crate::input;
 use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
 
 /// Normalizes a parsed network config. The model is returned even when errors were found, so that later
 /// stages are never reached with it only by the caller's choice.
 pub fn normalize(network: &input::Network, diags: &mut Diagnostics) -> Network {
+    let section = match network {
+        input::Network::V1(c) => c.span,
+        input::Network::V2(c) => c.span,
+    };
     let mut b = Builder {
         diags,
+        section,
         pending: Vec::new(),
         global: Extras::default(),
         aliases: BTreeMap::new(),
@@ -43,6 +48,8 @@ struct Extras {
 
 struct Builder<'d> {
     diags: &'d mut Diagnostics,
+    /// Where the network section starts: diagnostics about the whole config point here.
+    section: Span,
     pending: Vec<Pending>,
     /// Host-wide entries that belong to no link (v1 `nameserver` and `route` entries).
     global: Extras,
@@ -69,33 +76,36 @@ impl Builder<'_> {
             self.error(
                 Code::Name,
                 name.span,
-                format!("interface name {:?} is not usable on ESXi", name.value),
+                format!(
+                    "interface name `{}` is not usable on ESXi",
+                    name.value.escape_debug()
+                ),
                 NAME_HELP,
             );
             return false;
         }
         let mut ok = true;
         for id in std::iter::once(name).chain(ids.iter().copied()) {
-            if let Some(existing) = self.aliases.get(&id.value) {
-                if existing != &name.value || std::ptr::eq(id, name) {
-                    let first = self
-                        .pending
-                        .iter()
-                        .find(|p| &p.link.name.value == existing)
-                        .map(|p| p.link.name.span);
-                    let help = match first {
-                        Some(s) => format!("`{}` is first defined at line {}", id.value, s.line),
-                        None => "every interface needs its own id and name".to_string(),
-                    };
-                    self.error(
-                        Code::DuplicateId,
-                        id.span,
-                        format!("duplicate interface id `{}`", id.value),
-                        &help,
-                    );
-                    ok = false;
-                    continue;
-                }
+            if let Some(existing) = self.aliases.get(&id.value)
+                && (existing != &name.value || std::ptr::eq(id, name))
+            {
+                let first = self
+                    .pending
+                    .iter()
+                    .find(|p| &p.link.name.value == existing)
+                    .map(|p| p.link.name.span);
+                let help = match first {
+                    Some(s) => format!("`{}` is first defined at line {}", id.value, s.line),
+                    None => "every interface needs its own id and name".to_string(),
+                };
+                self.error(
+                    Code::DuplicateId,
+                    id.span,
+                    format!("duplicate interface id `{}`", id.value),
+                    &help,
+                );
+                ok = false;
+                continue;
             }
             self.aliases.insert(id.value.clone(), name.value.clone());
         }
@@ -170,42 +180,14 @@ impl Builder<'_> {
         }
     }
 
-    /// Parses `addr/prefix`, or `addr` with a separate netmask, into an address of the link.
-    fn address(
-        &mut self,
-        raw: &Located<String>,
-        netmask: Option<&Located<String>>,
-        link: &mut Link,
-    ) {
-        let text = raw.value.trim();
-        let combined;
-        let text = match (text.contains('/'), netmask) {
-            (false, Some(mask)) => match mask.value.trim().parse::<std::net::Ipv4Addr>() {
-                Ok(m) if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 => {
-                    combined = format!("{text}/{}", u32::from(m).leading_ones());
-                    combined.as_str()
-                }
-                _ => {
-                    let prefix = mask.value.trim().trim_start_matches('/');
-                    combined = format!("{text}/{prefix}");
-                    if prefix.parse::<u8>().is_err() {
-                        self.error(Code::Address, mask.span, format!("netmask `{}` is not valid", mask.value), "write a dotted netmask such as 255.255.255.0, or put the prefix length on the address");
-                        return;
-                    }
-                    combined.as_str()
-                }
-            },
-            _ => text,
-        };
-        if !text.contains('/') {
-            self.error(
-                Code::Address,
-                raw.span,
-                format!("address `{}` has no prefix length", raw.value),
-                "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
-            );
+    /// Parses `addr/prefix` (or `addr/netmask`), or `addr` with a separate netmask or prefix, into an
+    /// address of the link. Without any, a v1 address takes cloud-init's default prefix (24 for IPv4, 64
+    /// for IPv6) with a warning; netplan requires the prefix.
+    fn address(&mut self, raw: &Located<String>, mask: Mask<'_>, link: &mut Link) {
+        let Some(text) = self.with_prefix(raw, mask) else {
             return;
-        }
+        };
+        let text = text.as_str();
         match IpNet::parse(text) {
             Ok(IpNet::V4(n)) => {
                 if n.prefix == 0
@@ -238,23 +220,73 @@ impl Builder<'_> {
             Err(why) => self.error(
                 Code::Address,
                 raw.span,
-                format!("invalid address `{}`: {why}", raw.value),
+                format!("invalid address `{}`: {why}", clip(&raw.value)),
                 "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
             ),
         }
     }
 
+    /// `addr/prefix` for an address written with its prefix, with a netmask after the slash, or with
+    /// the netmask or prefix apart; `None` after an error.
+    fn with_prefix(&mut self, raw: &Located<String>, mask: Mask<'_>) -> Option<String> {
+        let text = raw.value.trim();
+        let (addr, inline) = match text.split_once('/') {
+            Some((a, m)) => (a.trim(), Some(Located::new(m.trim().to_string(), raw.span))),
+            None => (text, None),
+        };
+        let ipv4 = !addr.contains(':');
+        let (netmask, prefix) = match mask {
+            Mask::Required => (None, None),
+            Mask::Apart { netmask, prefix } => (netmask, prefix),
+        };
+        if let Some(m) = inline.as_ref().or(netmask) {
+            return match prefix_of(&m.value, ipv4) {
+                Ok(p) => Some(format!("{addr}/{p}")),
+                Err(why) => {
+                    self.error(
+                        Code::Address,
+                        m.span,
+                        why,
+                        "write a prefix length (24, 64) or a contiguous netmask (255.255.255.0, ffff:ffff:ffff:ffff::)",
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(p) = prefix {
+            return Some(format!("{addr}/{}", p.value));
+        }
+        if let Mask::Apart { .. } = mask {
+            let default = if ipv4 { 24 } else { 64 };
+            self.warning(
+                Code::Address,
+                raw.span,
+                format!(
+                    "address `{}` has no prefix length; /{default} is used, as cloud-init does",
+                    clip(&raw.value)
+                ),
+                "write the prefix length on the address (10.0.0.5/24) or give `netmask:`",
+            );
+            return Some(format!("{addr}/{default}"));
+        }
+        self.error(
+            Code::Address,
+            raw.span,
+            format!("address `{}` has no prefix length", clip(&raw.value)),
+            "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
+        );
+        None
+    }
+
     /// A route; a default destination makes it a gateway instead.
-    fn route(
-        &mut self,
-        to: Option<&Located<String>>,
-        netmask: Option<&Located<String>>,
-        via: Option<&Located<String>>,
-        metric: Option<&Located<i128>>,
-        span: Span,
-        link: Option<&str>,
-        extras: &mut Extras,
-    ) {
+    fn route(&mut self, r: RouteText<'_>, link: Option<&str>, extras: &mut Extras) {
+        let RouteText {
+            to,
+            netmask,
+            via,
+            metric,
+            span,
+        } = r;
         let (Some(to), Some(via)) = (to, via) else {
             self.error(
                 Code::Route,
@@ -278,13 +310,30 @@ impl Builder<'_> {
                 addr: std::net::Ipv4Addr::UNSPECIFIED,
                 prefix: 0,
             })))
-        } else if let (false, Some(mask)) = (text.contains('/'), netmask) {
-            match mask.value.trim().parse::<std::net::Ipv4Addr>() {
-                Ok(m) => IpNet::parse(&format!("{text}/{}", u32::from(m).leading_ones())),
-                Err(_) => Err(format!("netmask `{}` is not valid", mask.value)),
-            }
         } else {
-            IpNet::parse(text)
+            let (addr, inline) = match text.split_once('/') {
+                Some((a, m)) => (a.trim(), Some(m.trim())),
+                None => (text, None),
+            };
+            let ipv4 = !addr.contains(':');
+            match (inline, netmask) {
+                (Some(m), _) => {
+                    prefix_of(m, ipv4).and_then(|p| IpNet::parse(&format!("{addr}/{p}")))
+                }
+                (None, Some(mask)) => match prefix_of(&mask.value, ipv4) {
+                    Ok(p) => IpNet::parse(&format!("{addr}/{p}")),
+                    Err(why) => {
+                        self.error(
+                            Code::Route,
+                            mask.span,
+                            format!("the route to `{}` has an invalid netmask: {why}", clip(&to.value)),
+                            "write a prefix length (16, 64) or a contiguous netmask (255.255.0.0, ffff:ffff::)",
+                        );
+                        return;
+                    }
+                },
+                (None, None) => IpNet::parse(addr),
+            }
         };
         let net = match parsed {
             Ok(n) => n,
@@ -292,7 +341,7 @@ impl Builder<'_> {
                 self.error(
                     Code::Route,
                     to.span,
-                    format!("invalid route destination `{}`: {why}", to.value),
+                    format!("invalid route destination `{}`: {why}", clip(&to.value)),
                     "write a network with its prefix length, e.g. 10.60.0.0/16, or `default`",
                 );
                 return;
@@ -378,7 +427,9 @@ impl Builder<'_> {
                 LinkKind::Physical => {}
             }
         }
+        self.fold_bridges_over_vlans(&mut pending);
         self.check_references(&pending);
+        self.check_macs(&pending);
         pending.sort_by(|a, b| {
             (a.link.kind.rank(), &a.link.name.value).cmp(&(b.link.kind.rank(), &b.link.name.value))
         });
@@ -426,7 +477,7 @@ impl Builder<'_> {
         }
         net.dns = dns_in_order(&net, global.servers, global.search, link_dns);
         if !net.links.iter().any(Link::is_addressed) && !self.diags.has_errors() {
-            let span = net.links.first().map(|l| l.name.span).unwrap_or_default();
+            let span = self.section;
             self.error(
                 Code::Unreachable,
                 span,
@@ -462,7 +513,7 @@ impl Builder<'_> {
                 LinkKind::Physical => continue,
             };
             if members.is_empty() {
-                self.error(Code::MissingKey, link.name.span, format!("{what} `{}` has no member interfaces", link.name.value), "list its members under `bond_interfaces`/`bridge_interfaces` (v1) or `interfaces` (v2)");
+                self.warning(Code::MissingKey, link.name.span, format!("{what} `{}` has no member interfaces: its vSwitch has no uplinks", link.name.value), "what is on it reaches only this host; list its members under `bond_interfaces`/`bridge_interfaces` (v1) or `interfaces` (v2)");
             }
             for m in members {
                 let Some(member) = self.resolve(m).and_then(|n| kind_of(&n)) else {
@@ -477,14 +528,15 @@ impl Builder<'_> {
                     );
                     continue;
                 };
-                let allowed = match (&link.kind, &member.kind) {
-                    (_, LinkKind::Physical) => true,
-                    (LinkKind::Bridge(_), LinkKind::Bond(_)) => true,
-                    _ => false,
-                };
+                let allowed = matches!(
+                    (&link.kind, &member.kind),
+                    (_, LinkKind::Physical) | (LinkKind::Bridge(_), LinkKind::Bond(_))
+                );
                 if !allowed {
                     let help = if what == "bond" {
                         "bond members must be physical interfaces"
+                    } else if matches!(member.kind, LinkKind::Vlan(_)) {
+                        "a bridge over a VLAN must have that VLAN as its only member (it becomes the VLAN's port group): a vSwitch cannot bridge a VLAN with other uplinks"
                     } else {
                         "bridge members must be physical interfaces or bonds: a vSwitch's uplinks are physical NICs"
                     };
@@ -508,45 +560,149 @@ impl Builder<'_> {
                     self.error(Code::InvalidReference, m.span, format!("`{}` is a member of `{}` but has addresses of its own", member.name.value, link.name.value), "put the addresses on the bond or bridge; members take `type: manual` (v1) or no addresses (v2)");
                 }
             }
-            if let LinkKind::Bond(b) = &link.kind {
-                if let Some(primary) = &b.primary {
-                    let resolved = self.resolve(primary);
-                    let is_member = b
-                        .members
-                        .iter()
-                        .any(|m| self.resolve(m).is_some() && self.resolve(m) == resolved);
-                    if !is_member {
-                        self.error(
-                            Code::UnknownReference,
-                            primary.span,
-                            format!(
-                                "bond primary `{}` is not a member of `{}`",
-                                primary.value, link.name.value
-                            ),
-                            "the primary must be one of the bond's interfaces",
-                        );
-                    }
+            if let LinkKind::Bond(b) = &link.kind
+                && let Some(primary) = &b.primary
+            {
+                let resolved = self.resolve(primary);
+                let is_member = b
+                    .members
+                    .iter()
+                    .any(|m| self.resolve(m).is_some() && self.resolve(m) == resolved);
+                if !is_member {
+                    self.error(
+                        Code::UnknownReference,
+                        primary.span,
+                        format!(
+                            "bond primary `{}` is not a member of `{}`",
+                            primary.value, link.name.value
+                        ),
+                        "the primary must be one of the bond's interfaces",
+                    );
                 }
             }
         }
-        // A VLAN's parent cannot be a bond or bridge member.
+        // A VLAN on a bond or bridge member is a port group on that bond's or bridge's vSwitch, carried by
+        // all its uplinks.
         for p in pending {
-            if let LinkKind::Vlan(v) = &p.link.kind {
-                if let Some(parent) = self.resolve(&v.parent) {
-                    if let Some(o) = owner.get(&parent) {
-                        self.error(
-                            Code::InvalidReference,
-                            v.parent.span,
-                            format!(
-                                "VLAN `{}` sits on `{parent}`, which is a member of `{o}`",
-                                p.link.name.value
-                            ),
-                            "put the VLAN on the bond or bridge instead",
-                        );
-                    }
+            if let LinkKind::Vlan(v) = &p.link.kind
+                && let Some(parent) = self.resolve(&v.parent)
+                && let Some(o) = owner.get(&parent)
+                && kind_of(o).is_some_and(|l| members_of(l).len() > 1)
+            {
+                self.warning(
+                    Code::Approximation,
+                    v.parent.span,
+                    format!(
+                        "VLAN `{}` on `{parent}`, a member of `{o}`, is carried by all of `{o}`'s uplinks",
+                        p.link.name.value
+                    ),
+                    "on ESXi a VLAN is a port group of a vSwitch, and the vSwitch stands for the whole bond or bridge",
+                );
+            }
+        }
+    }
+
+    /// Two NICs with one MAC would be one vmnic on ESXi, found by that MAC: the uplink of two vSwitches.
+    fn check_macs(&mut self, pending: &[Pending]) {
+        let mut first: BTreeMap<&str, &Link> = BTreeMap::new();
+        for p in pending {
+            let link = &p.link;
+            let (LinkKind::Physical, Some(mac)) = (&link.kind, &link.mac) else {
+                continue;
+            };
+            match first.get(mac.value.as_str()) {
+                Some(other) => self.error(
+                    Code::Mac,
+                    mac.span,
+                    format!(
+                        "`{}` has the MAC address {} of `{}`",
+                        link.name.value,
+                        mac.value.as_str(),
+                        other.name.value
+                    ),
+                    &format!("ESXi finds NICs by MAC, so both would be one NIC; `{}` is defined at line {}", other.name.value, other.name.span.line),
+                ),
+                None => {
+                    first.insert(mac.value.as_str(), link);
                 }
             }
         }
+    }
+
+    /// Makes a bridge whose one member is a VLAN that VLAN, under the bridge's name, with the bridge's
+    /// addresses: on ESXi both are one port group with the VLAN's id. The VLAN link itself goes away.
+    fn fold_bridges_over_vlans(&mut self, pending: &mut Vec<Pending>) {
+        let referenced = |pending: &[Pending], name: &str, except: &str| {
+            pending.iter().any(|p| {
+                p.link.name.value != except
+                    && match &p.link.kind {
+                        LinkKind::Vlan(v) => v.parent.value == name,
+                        other => members_of_kind(other).iter().any(|m| m.value == name),
+                    }
+            })
+        };
+        let mut i = 0;
+        while i < pending.len() {
+            let bridge = &pending[i].link;
+            let LinkKind::Bridge(b) = &bridge.kind else {
+                i += 1;
+                continue;
+            };
+            let [member] = b.members.as_slice() else {
+                i += 1;
+                continue;
+            };
+            let Some(j) = pending.iter().position(|p| {
+                p.link.name.value == member.value && matches!(p.link.kind, LinkKind::Vlan(_))
+            }) else {
+                i += 1;
+                continue;
+            };
+            let vlan = &pending[j].link;
+            if vlan.is_addressed() || referenced(pending, &member.value, &bridge.name.value) {
+                i += 1;
+                continue;
+            }
+            let LinkKind::Vlan(v) = vlan.kind.clone() else {
+                i += 1;
+                continue;
+            };
+            let mtu = pending[i].link.mtu.clone().or_else(|| vlan.mtu.clone());
+            if !b.ignored_params.is_empty() {
+                let names: Vec<&str> = b.ignored_params.iter().map(|p| p.value.as_str()).collect();
+                self.warning(
+                    Code::Approximation,
+                    b.ignored_params[0].span,
+                    format!(
+                        "bridge `{}` parameters {} are ignored",
+                        bridge.name.value,
+                        names.join(", ")
+                    ),
+                    "a bridge over one VLAN becomes a port group with the VLAN's id; it runs no spanning tree",
+                );
+            }
+            let link = &mut pending[i].link;
+            link.kind = LinkKind::Vlan(v);
+            link.mtu = mtu;
+            pending.remove(j);
+            if j < i {
+                i -= 1;
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The members of a bond or bridge; nothing for other links.
+fn members_of(link: &Link) -> &[Located<String>] {
+    members_of_kind(&link.kind)
+}
+
+fn members_of_kind(kind: &LinkKind) -> &[Located<String>] {
+    match kind {
+        LinkKind::Bond(b) => &b.members,
+        LinkKind::Bridge(b) => &b.members,
+        _ => &[],
     }
 }
 
@@ -638,6 +794,67 @@ fn canonical(aliases: &BTreeMap<String, String>, r: &Located<String>) -> Located
             .unwrap_or_else(|| r.value.clone()),
         r.span,
     )
+}
+
+/// A route as written, in either format.
+struct RouteText<'a> {
+    to: Option<&'a Located<String>>,
+    netmask: Option<&'a Located<String>>,
+    via: Option<&'a Located<String>>,
+    metric: Option<&'a Located<i128>>,
+    span: Span,
+}
+
+/// How an address's prefix may be given.
+#[derive(Clone, Copy)]
+enum Mask<'a> {
+    /// On the address only (netplan).
+    Required,
+    /// Also as a separate `netmask:` or `prefix:` (curtin and cloud-init v1), defaulting to cloud-init's.
+    Apart {
+        netmask: Option<&'a Located<String>>,
+        prefix: Option<&'a Located<i128>>,
+    },
+}
+
+/// The prefix length a netmask or prefix text stands for: `24`, `255.255.255.0`, `ffff:ffff::`, `::`.
+fn prefix_of(mask: &str, ipv4: bool) -> Result<u8, String> {
+    let mask = mask.trim();
+    if let Ok(p) = mask.parse::<u8>() {
+        return Ok(p);
+    }
+    let contiguous = |ones: u32, zeros: u32, bits: u32| ones + zeros == bits;
+    match mask.parse::<IpAddr>() {
+        Ok(IpAddr::V4(m)) if ipv4 => {
+            let m = u32::from(m);
+            if contiguous(
+                m.leading_ones(),
+                m.trailing_zeros().min(32 - m.leading_ones()),
+                32,
+            ) {
+                Ok(m.leading_ones() as u8)
+            } else {
+                Err(format!("netmask `{}` is not contiguous", clip(mask)))
+            }
+        }
+        Ok(IpAddr::V6(m)) if !ipv4 => {
+            let m = u128::from(m);
+            if contiguous(
+                m.leading_ones(),
+                m.trailing_zeros().min(128 - m.leading_ones()),
+                128,
+            ) {
+                Ok(m.leading_ones() as u8)
+            } else {
+                Err(format!("netmask `{}` is not contiguous", clip(mask)))
+            }
+        }
+        Ok(_) => Err(format!(
+            "netmask `{}` is of the other address family",
+            clip(mask)
+        )),
+        Err(_) => Err(format!("netmask `{}` is not valid", clip(mask))),
+    }
 }
 
 #[cfg(test)]

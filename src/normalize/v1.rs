@@ -1,6 +1,6 @@
 //! curtin network v1 → model.
 
-use super::{Builder, Extras, Pending, blank};
+use super::{Builder, Extras, Mask, Pending, RouteText, blank};
 use crate::diag::{Code, Located};
 use crate::input::v1::{Config, Entry, Params, Route, Subnet};
 use crate::model::{Bond, BondMode, Bridge, LinkKind, Vlan};
@@ -146,7 +146,14 @@ impl Builder<'_> {
         match kind.value.as_str() {
             "static" | "static6" => {
                 match &s.address {
-                    Some(a) => self.address(a, s.netmask.as_ref(), link),
+                    Some(a) => self.address(
+                        a,
+                        Mask::Apart {
+                            netmask: s.netmask.as_ref(),
+                            prefix: s.prefix.as_ref(),
+                        },
+                        link,
+                    ),
                     None => self.error(
                         Code::MissingKey,
                         s.span,
@@ -154,10 +161,10 @@ impl Builder<'_> {
                         "give the address with its prefix length, e.g. 10.0.0.5/24",
                     ),
                 }
-                if let Some(gw) = &s.gateway {
-                    if let Some(via) = self.ip(gw, "gateway") {
-                        extras.gateways.push((via, Some(link.name.value.clone())));
-                    }
+                if let Some(gw) = &s.gateway
+                    && let Some(via) = self.ip(gw, "gateway")
+                {
+                    extras.gateways.push((via, Some(link.name.value.clone())));
                 }
             }
             "dhcp" => {
@@ -178,22 +185,64 @@ impl Builder<'_> {
                 return;
             }
         }
+        if let Some(mtu) = &s.mtu {
+            self.subnet_mtu(s, kind, mtu, link);
+        }
         self.dns(&s.dns_nameservers, &s.dns_search, extras);
         for r in &s.routes {
             self.v1_route(r, Some(&link.name.value), extras);
         }
     }
 
+    /// A subnet's MTU: an IPv4 subnet's applies to the link, over the link's own, as cloud-init does; an
+    /// IPv6 subnet's is an IPv6-only MTU, which a VMkernel NIC does not have.
+    fn subnet_mtu(
+        &mut self,
+        s: &Subnet,
+        kind: &Located<String>,
+        raw: &Located<i128>,
+        link: &mut crate::model::Link,
+    ) {
+        let ipv6 = kind.value.ends_with('6')
+            || kind.value.starts_with("ipv6")
+            || s.address.as_ref().is_some_and(|a| a.value.contains(':'));
+        let Some(mtu) = self.mtu(raw) else { return };
+        if ipv6 {
+            if link.mtu.as_ref().is_none_or(|m| m.value != mtu.value) {
+                self.warning(
+                    Code::Mtu,
+                    raw.span,
+                    format!("the IPv6 MTU {} of `{}` is ignored", raw.value, link.name.value),
+                    "a VMkernel NIC has one MTU for both address families: set the interface's `mtu`",
+                );
+            }
+            return;
+        }
+        if let Some(own) = &link.mtu
+            && own.value != mtu.value
+        {
+            self.warning(
+                Code::Mtu,
+                own.span,
+                format!(
+                    "the MTU {} of `{}` is overridden by its subnet's MTU {}",
+                    own.value, link.name.value, mtu.value
+                ),
+                "cloud-init applies an IPv4 subnet's MTU to the interface: give one MTU",
+            );
+        }
+        link.mtu = Some(mtu);
+    }
+
     fn v1_route(&mut self, r: &Route, link: Option<&str>, extras: &mut Extras) {
-        self.route(
-            r.destination.as_ref(),
-            r.netmask.as_ref(),
-            r.gateway.as_ref(),
-            r.metric.as_ref(),
-            r.span,
-            link,
-            extras,
-        );
+        let text = RouteText {
+            to: r.destination.as_ref(),
+            netmask: r.netmask.as_ref(),
+            via: r.gateway.as_ref(),
+            metric: r.metric.as_ref(),
+            span: r.span,
+        };
+        self.route(text, link, extras);
     }
 }
 

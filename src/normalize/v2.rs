@@ -1,8 +1,8 @@
 //! netplan v2 → model.
 
-use super::{Builder, Extras, Pending, blank};
-use crate::diag::{Code, Located};
-use crate::input::v2::{Config, Link as RawLink};
+use super::{Builder, Extras, Mask, Pending, RouteText, blank};
+use crate::diag::{Code, Located, clip};
+use crate::input::v2::{Config, Link as RawLink, Route as RawRoute};
 use crate::model::{Bond, BondMode, Bridge, LinkKind, Vlan};
 
 impl Builder<'_> {
@@ -85,17 +85,16 @@ impl Builder<'_> {
             return;
         }
         let mut link = blank(name, kind);
-        link.mac = raw
-            .match_mac
-            .as_ref()
-            .or(raw.macaddress.as_ref())
-            .and_then(|m| self.mac(m));
+        // The NIC is found by `match: {macaddress}`; `macaddress` sets the MAC. Both must be MACs.
+        let matched = raw.match_mac.as_ref().and_then(|m| self.mac(m));
+        let set = raw.macaddress.as_ref().and_then(|m| self.mac(m));
+        link.mac = matched.or(set);
         link.mtu = raw.mtu.as_ref().and_then(|m| self.mtu(m));
         link.dhcp4 = raw.dhcp4.as_ref().is_some_and(|b| b.value);
         link.dhcp6 = raw.dhcp6.as_ref().is_some_and(|b| b.value);
         link.accept_ra = raw.accept_ra.as_ref().is_some_and(|b| b.value);
         for a in &raw.addresses {
-            self.address(a, None, &mut link);
+            self.address(a, Mask::Required, &mut link);
         }
         let mut extras = Extras::default();
         let link_name = link.name.value.clone();
@@ -116,17 +115,98 @@ impl Builder<'_> {
             }
         }
         for r in &raw.routes {
-            self.route(
-                r.to.as_ref(),
-                None,
-                r.via.as_ref(),
-                r.metric.as_ref(),
-                r.span,
-                Some(&link_name),
-                &mut extras,
-            );
+            if !self.v2_route_kind(r) {
+                continue;
+            }
+            let text = RouteText {
+                to: r.to.as_ref(),
+                netmask: None,
+                via: r.via.as_ref(),
+                metric: r.metric.as_ref(),
+                span: r.span,
+            };
+            self.route(text, Some(&link_name), &mut extras);
         }
         self.dns(&raw.nameservers, &raw.search, &mut extras);
         self.pending.push(Pending { link, extras });
     }
 }
+
+impl Builder<'_> {
+    /// Judges what a netplan route asks beyond destination, gateway and metric: refuses what would change
+    /// where traffic goes on ESXi, warns about what it only tunes. Returns whether the route is kept.
+    fn v2_route_kind(&mut self, r: &RawRoute) -> bool {
+        const ROUTES: &str =
+            "ESXi routes are unicast routes through a gateway, in its one routing table";
+        let mut keep = true;
+        if let Some(t) = &r.kind
+            && t.value != "unicast"
+        {
+            self.error(
+                Code::Unsupported,
+                t.span,
+                format!("`{}` routes are not supported on ESXi", clip(&t.value)),
+                ROUTES,
+            );
+            keep = false;
+        }
+        if let Some(scope) = &r.scope
+            && scope.value != "global"
+        {
+            self.error(
+                Code::Unsupported,
+                scope.span,
+                format!(
+                    "routes with scope `{}` are not supported on ESXi",
+                    clip(&scope.value)
+                ),
+                ROUTES,
+            );
+            keep = false;
+        }
+        if let Some(table) = &r.table
+            && table.value != MAIN_TABLE
+        {
+            self.error(
+                Code::Unsupported,
+                table.span,
+                format!("routing table {} is not supported on ESXi (policy routing)", table.value),
+                "ESXi has one routing table per network stack; a route in another table only serves `routing-policy`, which ESXi does not have",
+            );
+            keep = false;
+        }
+        if let Some(from) = &r.from {
+            self.warning(
+                Code::Route,
+                from.span,
+                format!(
+                    "the preferred source `{}` of a route is ignored",
+                    clip(&from.value)
+                ),
+                "ESXi picks the source address of the VMkernel NIC that sends",
+            );
+        }
+        if let Some(on_link) = &r.on_link
+            && on_link.value
+        {
+            self.warning(
+                Code::Route,
+                on_link.span,
+                "`on-link` is ignored".to_string(),
+                "ESXi reaches a gateway only on the subnet of a VMkernel NIC",
+            );
+        }
+        for key in &r.tuning {
+            self.warning(
+                Code::Route,
+                key.span,
+                format!("route `{}` is ignored", key.value),
+                "ESXi static routes have a destination and a gateway only",
+            );
+        }
+        keep
+    }
+}
+
+/// netplan's (and Linux's) main routing table.
+const MAIN_TABLE: i128 = 254;

@@ -5,6 +5,14 @@ use std::process::{Command, Output, Stdio};
 use crate::{root, snapshot};
 
 fn maas_esxi(args: &[&str], stdin: Option<&str>) -> Output {
+    maas_esxi_bytes_opt(args, stdin.map(str::as_bytes))
+}
+
+fn maas_esxi_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    maas_esxi_bytes_opt(args, Some(stdin))
+}
+
+fn maas_esxi_bytes_opt(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_maas-esxi"));
     cmd.args(args)
         .current_dir(root())
@@ -21,7 +29,7 @@ fn maas_esxi(args: &[&str], stdin: Option<&str>) -> Output {
             .stdin
             .take()
             .expect("stdin is piped")
-            .write_all(text.as_bytes())
+            .write_all(text)
             .expect("stdin accepts the config");
     }
     child.wait_with_output().expect("maas-esxi finishes")
@@ -141,7 +149,108 @@ fn validate_reports_every_file_and_fails_if_one_is_bad() {
         None,
     );
     assert_eq!(ok.status.code(), Some(0));
-    assert!(ok.stdout.is_empty() && ok.stderr.is_empty());
+    assert!(ok.stdout.is_empty());
+    assert_eq!(text(&ok.stderr), "checked 1 file: 0 errors, 0 warnings\n");
+}
+
+#[test]
+fn validate_short_prints_one_line_per_diagnostic() {
+    snapshot(
+        "cli-validate-short",
+        transcript(
+            &[
+                "validate",
+                "--format",
+                "short",
+                "fixtures/network/v1-bond-tlb-alb.yaml",
+                "fixtures/invalid/bad-mac.yaml",
+            ],
+            None,
+        ),
+    );
+}
+
+#[test]
+fn colour_follows_the_color_flag() {
+    let args = |color: &'static str| {
+        [
+            "--color",
+            color,
+            "validate",
+            "fixtures/invalid/bad-mac.yaml",
+        ]
+    };
+    let has_escape = |out: &Output| out.stderr.contains(&0x1b);
+    assert!(has_escape(&maas_esxi(&args("always"), None)));
+    assert!(!has_escape(&maas_esxi(&args("never"), None)));
+    // stderr is a pipe here: `auto` means no colour.
+    assert!(!has_escape(&maas_esxi(&args("auto"), None)));
+    let plain = maas_esxi(&args("never"), None);
+    let coloured = maas_esxi(&args("always"), None);
+    assert_eq!(
+        strip_ansi(&text(&coloured.stderr)),
+        text(&plain.stderr),
+        "colour changes nothing but the escapes"
+    );
+}
+
+#[test]
+fn repeated_warnings_are_grouped() {
+    let mut config = String::from("network:\n  version: 2\n  ethernets:\n");
+    for i in 0..40 {
+        config.push_str(&format!(
+            "    e{i}: {{match: {{macaddress: \"02:00:00:00:00:{i:02x}\"}}}}\n"
+        ));
+    }
+    config.push_str("  bonds:\n");
+    for i in 0..20 {
+        config.push_str(&format!(
+            "    bond{i}: {{interfaces: [e{}, e{}], parameters: {{mode: 802.3ad}}, dhcp4: true}}\n",
+            2 * i,
+            2 * i + 1
+        ));
+    }
+    let out = maas_esxi(&["validate", "-"], Some(&config));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("warning: bond").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("= note: 19 more like this: `bond1` at 46:54, `bond10` at 55:57, "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`bond14` at 59:57, and 13 more\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("checked 1 file: 0 errors, 20 warnings\n"),
+        "{stderr}"
+    );
+    // Machine-readable output keeps every one.
+    let out = maas_esxi(&["validate", "--format", "json", "-"], Some(&config));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(
+        doc["files"][0]["diagnostics"].as_array().map(Vec::len),
+        Some(20)
+    );
+}
+
+/// The text with ANSI escape sequences (`ESC [ ... letter`) removed.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[test]
@@ -200,6 +309,14 @@ fn binary_input_is_rejected_not_a_crash() {
     let out = maas_esxi(&["validate", "/proc/self/exe"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not UTF-8"));
+    // The bad byte has a place: line 2, after the text before it on that line.
+    let out = maas_esxi_bytes(&["validate", "-"], b"network:\n  ver\xffsion: 1\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--> <stdin>:2:6"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -99,7 +99,11 @@ proptest! {
         let strict = Options { strict: true, ..Options::default() };
         for options in [Options::default(), strict] {
             let outcome = check(&text, &options);
-            // Rejected input always says why, with a position for everything but the empty document.
+            // Every diagnostic has a real position: no `0:0`, none without a place.
+            for d in &outcome.diagnostics.0 {
+                prop_assert!(d.span.is_some_and(|s| s.line >= 1 && s.col >= 1), "{d:?}");
+            }
+            // Rejected input always says why.
             if outcome.plan.is_none() {
                 prop_assert!(outcome.diagnostics.has_errors());
             } else {
@@ -114,5 +118,8 @@ proptest! {
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
         let outcome = check(&text, &Options::default());
         prop_assert!(outcome.plan.is_some() || outcome.diagnostics.has_errors());
+        for d in &outcome.diagnostics.0 {
+            prop_assert!(d.span.is_some_and(|s| s.line >= 1 && s.col >= 1), "{d:?}");
+        }
     }
 }
