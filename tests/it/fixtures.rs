@@ -117,8 +117,9 @@ fn output_is_deterministic() {
     }
 }
 
-/// A search domain that is not a DNS name is refused where it stands, in v1 and v2 alike: spaces, commas,
-/// quotes, globs and command substitutions never reach the host.
+/// A search domain that is not a DNS name is refused where it stands, in v1 and v2 alike: commas, quotes,
+/// globs and command substitutions never reach the host. (v1 splits a string at spaces into domains, as
+/// cloud-init does; netplan does not, so there a space is refused too.)
 #[test]
 fn search_domains_that_are_not_dns_names_are_refused() {
     for domain in [
@@ -138,7 +139,12 @@ fn search_domains_that_are_not_dns_names_are_refused() {
         let v2 = format!(
             "network:\n  version: 2\n  ethernets:\n    eno1:\n      dhcp4: true\n      nameservers:\n        search: [maas, {quoted}]\n"
         );
-        for (source, line) in [(v1, 9), (v2, 7)] {
+        let formats = if domain.contains(' ') {
+            vec![(v2, 7)]
+        } else {
+            vec![(v1, 9), (v2, 7)]
+        };
+        for (source, line) in formats {
             let outcome = check(&source, &Options::default());
             let found = outcome
                 .diagnostics
