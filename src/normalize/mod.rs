@@ -706,6 +706,9 @@ fn members_of_kind(kind: &LinkKind) -> &[Located<String>] {
     }
 }
 
+/// A link's name with the DNS servers and search domains its configuration names.
+type LinkDns = (String, Vec<Located<IpAddr>>, Vec<Located<String>>);
+
 /// The host's DNS servers and search domains, de-duplicated, in the order an operator expects: the global
 /// entries (MAAS's own DNS), then the management link's, then the other links' in canonical order. A
 /// resolver that only an out-of-band subnet names never becomes the primary one.
@@ -713,7 +716,7 @@ fn dns_in_order(
     net: &Network,
     servers: Vec<Located<IpAddr>>,
     search: Vec<Located<String>>,
-    mut links: Vec<(String, Vec<Located<IpAddr>>, Vec<Located<String>>)>,
+    mut links: Vec<LinkDns>,
 ) -> Dns {
     if let Some(management) = net.management_link()
         && let Some(i) = links
