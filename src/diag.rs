@@ -47,6 +47,14 @@ pub enum Code {
     SearchDomain,
     Approximation,
     Unreachable,
+    /// A size or offset that is not a whole number of sectors, or not a size at all.
+    Size,
+    /// Partition numbers, and partitions that overlap or leave the disk.
+    Partition,
+    /// Datastore extents: too many, or on partitions ESXi keeps for itself.
+    Extent,
+    /// Entries that have no meaning on ESXi (Linux storage layouts).
+    Ignored,
     /// Something ESXi has no equivalent for (a device kind, a route type, a netplan feature).
     Unsupported,
     /// A key written twice in one mapping.
@@ -109,6 +117,16 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Adds an error at `span` with its help.
+    pub fn error(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::error(code, Some(span), message).with_help(help));
+    }
+
+    /// Adds a warning at `span` with its help.
+    pub fn warning(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::warning(code, Some(span), message).with_help(help));
     }
 
     /// Turns every warning into an error (`--strict`).

@@ -1,7 +1,10 @@
 //! The format-neutral network intent: what the MAAS config asks for, checked, before any ESXi decision.
 //!
 //! Links are kept in a canonical order (physical, bond, bridge, vlan; then by name) so that a v1 config and
-//! its netplan v2 twin give equal models whatever order their files list things in.
+//! its netplan v2 twin give equal models whatever order their files list things in. `storage` is the storage
+//! half: disks, partitions and datastores.
+
+pub mod storage;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,8 +1,11 @@
-//! Input → model: every semantic check of a network configuration. All diagnostics are collected; the
-//! caller fails once if any of them is an error.
+//! Input → model: every semantic check of a network configuration, and of a storage configuration
+//! (`storage`). All diagnostics are collected; the caller fails once if any of them is an error.
 
+mod storage;
 mod v1;
 mod v2;
+
+pub use storage::{EXTENTS_MAX, NAME_MAX, storage};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -9,6 +9,7 @@ use crate::plan::Plan;
 
 const PRELUDE: &str = include_str!("templates/prelude.sh");
 const NETWORK: &str = include_str!("templates/network.sh.j2");
+const STORAGE: &str = include_str!("templates/storage.sh.j2");
 const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
 
 /// Quotes `s` as one POSIX sh word: single quotes, with each `'` written as `'\''`.
@@ -62,6 +63,8 @@ fn environment() -> Environment<'static> {
         .expect("the prelude template parses");
     env.add_template("network.sh.j2", NETWORK)
         .expect("the network template parses");
+    env.add_template("storage.sh.j2", STORAGE)
+        .expect("the storage template parses");
     env.add_template("firstboot.sh", FIRSTBOOT)
         .expect("the first-boot template parses");
     env

@@ -17,15 +17,22 @@ fn run(path: &std::path::Path) -> (String, maas_esxi::Outcome, String) {
     (name, outcome, rendered)
 }
 
+/// The valid fixtures: network configs (some with storage) and storage configs.
+fn valid_files() -> Vec<std::path::PathBuf> {
+    let network = fixture_files("network");
+    let storage = fixture_files("storage");
+    assert!(
+        network.len() >= 25 && storage.len() >= 12,
+        "expected at least 25 network and 12 storage fixtures, found {} and {}",
+        network.len(),
+        storage.len()
+    );
+    network.into_iter().chain(storage).collect()
+}
+
 #[test]
 fn valid_fixtures_translate() {
-    let files = fixture_files("network");
-    assert!(
-        files.len() >= 25,
-        "expected at least 25 network fixtures, found {}",
-        files.len()
-    );
-    for path in files {
+    for path in valid_files() {
         let (name, outcome, diagnostics) = run(&path);
         let plan = outcome
             .plan
@@ -105,7 +112,7 @@ fn v1_and_v2_twins_give_the_same_model() {
 /// The same input bytes give the same output bytes.
 #[test]
 fn output_is_deterministic() {
-    for path in fixture_files("network") {
+    for path in valid_files() {
         let source = std::fs::read_to_string(&path).expect("fixture is readable");
         let a = check(&source, &Options::default())
             .plan

@@ -70,7 +70,7 @@ proptest! {
 fn plan_named(name: &str) -> Plan {
     Plan {
         format_version: maas_esxi::plan::FORMAT_VERSION,
-        network: Network {
+        network: Some(Network {
             nics: vec![Nic {
                 mac: "52:54:00:00:00:01".into(),
                 link: name.into(),
@@ -121,7 +121,8 @@ fn plan_named(name: &str) -> Plan {
                 mtu: 1500,
                 ipv4: Ipv4::Dhcp,
             }),
-        },
+        }),
+        storage: None,
     }
 }
 

@@ -134,6 +134,6 @@ finish() {
     say "$failures command(s) failed, $changes change(s) made:$failed"
     exit 1
   fi
-  say "network configured: $changes change(s)"
+  say "host configured: $changes change(s)"
   exit 0
 }

@@ -16,7 +16,7 @@ pub struct Sim {
 /// One command run against the host.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Call {
-    /// `esxcli`, `partedUtil`, `vmkfstools`.
+    /// `esxcli`, `partedUtil`, `vmkfstools`, `vim-cmd`.
     pub tool: String,
     pub args: Vec<String>,
     /// The command's kind, e.g. `esxcli network vswitch standard add`, `partedUtil add`.

@@ -15,7 +15,7 @@ use esxi_sim::{Fault, Sim, TOOLS, tool};
 #[derive(Parser, Debug)]
 #[command(
     name = "esxi-sim",
-    about = "A simulated ESXi host command line (esxcli, partedUtil, vmkfstools)"
+    about = "A simulated ESXi host command line (esxcli, partedUtil, vmkfstools, vim-cmd)"
 )]
 struct Cli {
     #[command(subcommand)]

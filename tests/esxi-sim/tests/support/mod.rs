@@ -1,8 +1,10 @@
-//! What the end-to-end tests and the call-count report share: fixtures translated by maas-esxi, fresh
-//! simulated hosts carrying their NICs, running a script against a host, checking a host against the config,
-//! and counting the changes a plan needs on a fresh host.
+//! What the end-to-end tests and the call-count reports share: fixtures translated by maas-esxi, fresh
+//! simulated hosts carrying their NICs (and disks: `storage`), running a script against a host, checking a
+//! host against the config, counting the changes a plan needs on a fresh host, and running work on all cores.
 
 #![allow(dead_code)]
+
+pub mod storage;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -27,12 +29,14 @@ pub struct Case {
     pub model: Network,
     pub plan: Plan,
     pub script: String,
+    /// The disks of the host the fixture is meant for: those its storage section names, if it has one.
+    pub disks: Vec<String>,
 }
 
-/// Every valid network fixture, in file-name order.
-pub fn cases() -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/network"))
-        .expect("fixtures/network exists")
+/// One fixture directory's files: name, text, plan and script, in file-name order.
+pub fn translated(dir: &str) -> Vec<(String, String, Plan, String)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(dir))
+        .unwrap_or_else(|e| panic!("fixtures/{dir}: {e}"))
         .map(|e| e.expect("directory entry").path())
         .collect();
     files.sort();
@@ -45,17 +49,32 @@ pub fn cases() -> Vec<Case> {
                 .expect("UTF-8 name")
                 .to_string();
             let source = std::fs::read_to_string(path).expect("readable fixture");
-            let model =
-                maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
             let plan = check(&source, &Options::default())
                 .plan
                 .unwrap_or_else(|| panic!("{name} has no plan"));
             let script = render::script(&plan);
+            (name, source, plan, script)
+        })
+        .collect()
+}
+
+/// Every valid network fixture, in file-name order.
+pub fn cases() -> Vec<Case> {
+    translated("network")
+        .into_iter()
+        .map(|(name, source, plan, script)| {
+            let model =
+                maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
+            let disks = maas_esxi::storage_model(&source)
+                .unwrap_or_else(|_| panic!("{name} does not normalize"))
+                .map(|s| storage::disk_specs(&s, storage::Image::Small))
+                .unwrap_or_default();
             Case {
                 name,
                 model,
                 plan,
                 script,
+                disks,
             }
         })
         .collect()
@@ -77,6 +96,38 @@ pub fn fresh(macs: &[String]) -> Sim {
         major: 8,
         macs: macs.to_vec(),
         storage: Storage::default(),
+    })
+}
+
+impl Case {
+    /// A host as the ESXi 8 installer leaves it, with these NICs and the fixture's disks.
+    pub fn fresh(&self, macs: &[String]) -> Sim {
+        storage::host_with(macs, &self.disks)
+    }
+
+    /// The esxcli network calls that changed the host in a run (the storage part's are counted apart).
+    pub fn network_changes(run: &Run) -> usize {
+        run.sim
+            .calls
+            .iter()
+            .filter(|c| c.mutating && c.kind.starts_with("esxcli network"))
+            .count()
+    }
+}
+
+/// Runs `f` on every item on all cores.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let size = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("no panic in a worker"))
+            .collect()
     })
 }
 
@@ -709,7 +760,9 @@ fn check_teaming(
 /// The number of changes that take a fresh host to the plan: what a minimal script must do, counted from the
 /// host's state and the plan alone.
 pub fn required_changes(host: &Host, plan: &Plan) -> usize {
-    let plan = &plan.network;
+    let Some(plan) = &plan.network else {
+        return 0;
+    };
     let vmnic = |i: usize| {
         let mac = &plan.nics[i].mac;
         host.nics
@@ -894,22 +947,6 @@ pub fn required_changes(host: &Host, plan: &Plan) -> usize {
 /// Runs `f` on every item on all cores, and joins what it returns.
 pub fn par_flat_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
     par_map(items, f).into_iter().flatten().collect()
-}
-
-/// Runs `f` on every item on all cores.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let size = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(size)
-            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("no panic in a worker"))
-            .collect()
-    })
 }
 
 /// Fails the test with every problem listed, if there is any.
