@@ -44,6 +44,7 @@ pub enum Code {
     BondMode,
     Gateway,
     Route,
+    SearchDomain,
     Approximation,
     Unreachable,
     /// A size or offset that is not a whole number of sectors, or not a size at all.

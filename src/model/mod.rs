@@ -26,6 +26,34 @@ pub struct Network {
     pub dns: Dns,
 }
 
+impl Network {
+    /// The MAAS-facing link, which carries the management vmk: the one whose static IPv4 subnet holds the
+    /// IPv4 default gateway (among the links that name the gateway, when one does), else the gateway's link
+    /// if it has IPv4 at all (DHCP), else the first link with an address.
+    pub fn management_link(&self) -> Option<&Link> {
+        if let Some(gw) = &self.gateway4
+            && let IpAddr::V4(via) = gw.via.value
+        {
+            let on_link = |l: &&Link| gw.link.as_deref().is_none_or(|n| n == l.name.value);
+            let found = self
+                .links
+                .iter()
+                .filter(on_link)
+                .find(|l| l.ipv4.iter().any(|a| a.value.contains(via)))
+                .or_else(|| {
+                    self.links
+                        .iter()
+                        .filter(on_link)
+                        .find(|l| l.dhcp4 || !l.ipv4.is_empty())
+                });
+            if found.is_some() {
+                return found;
+            }
+        }
+        self.links.iter().find(|l| l.is_addressed())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     pub name: Located<String>,

@@ -103,7 +103,7 @@ firewall_open() {
     return 1
   fi
   query FW_STATE 'Name Enabled' esxcli --formatter=csv network firewall ruleset list --ruleset-id="$FW" || return 1
-  query FW_IPS 'Ruleset AllowedIPAddresses' esxcli --formatter=csv network firewall ruleset allowedip list --ruleset-id="$FW" || return 1
+  query FW_IPS 'Ruleset AllowedIPAddresses[]' esxcli --formatter=csv network firewall ruleset allowedip list --ruleset-id="$FW" || return 1
   fw_on=$(get "$FW_STATE" "$FW" 2)
   fw_list=$(get "$FW_IPS" "$FW" 2)
   if [ "$fw_on" = true ] && [ "$fw_list" = All ]; then

@@ -27,13 +27,16 @@ pub struct Call {
 }
 
 /// A planned failure: the `nth` call (1-based, counting every call), or the first call whose command line
-/// (the tool and its arguments without esxcli's formatter options) contains `matching`.
+/// (the tool and its arguments without esxcli's formatter options) contains `matching`; with `repeat`, every
+/// such call, as a host that keeps refusing.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Fault {
     pub nth: Option<usize>,
     pub matching: Option<String>,
     pub message: String,
     pub fired: bool,
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

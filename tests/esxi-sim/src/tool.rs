@@ -78,7 +78,7 @@ pub fn run(
     let (invocation, line) = classify(tool, argv);
     let number = sim.calls.len() + 1;
     let fault = sim.faults.iter_mut().find(|f| {
-        !f.fired
+        (!f.fired || f.repeat)
             && (f.nth == Some(number)
                 || f.matching
                     .as_ref()
