@@ -498,7 +498,15 @@ pub fn tool(name: &str) -> PathBuf {
 
 /// Runs a command that must succeed; returns its stdout.
 pub fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.stdin(Stdio::null()).output().expect("command runs");
+    run_output(cmd).stdout
+}
+
+/// Runs a command that must succeed, without input; returns what it printed.
+pub fn run_output(cmd: &mut Command) -> std::process::Output {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} runs: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}{}",
@@ -506,5 +514,5 @@ pub fn run(cmd: &mut Command) -> Vec<u8> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    out
 }
