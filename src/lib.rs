@@ -3,15 +3,19 @@
 //!
 //! The pipeline is four pure stages: [`input`] (bytes → raw format types with positions), [`normalize`]
 //! (→ the format-neutral [`model`], every semantic check), [`plan`] (→ ESXi objects) and [`render`]
-//! (→ script or JSON). IO happens only in the binary.
+//! (→ script or JSON); [`bundle`] puts the script and the MAAS credentials into the first-boot bundle.
+//! IO happens only in the binary, in [`hook`] (the curtin hook) and in [`image`].
 
+pub mod bundle;
 pub mod diag;
+pub mod hook;
 pub mod image;
 pub mod input;
 pub mod model;
 pub mod normalize;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 
 use diag::Diagnostics;
 
@@ -67,6 +71,47 @@ fn models(
     let network = raw.network.as_ref().map(|n| normalize::normalize(n, diags));
     let storage = raw.storage.as_ref().map(|s| normalize::storage(s, diags));
     (!diags.has_errors()).then_some((network, storage))
+}
+
+/// Runs [`check`] on a config's bytes; text that is not UTF-8 is a rejected input, not a crash. Returns the
+/// text to render diagnostics against (up to the bad byte, if any) and the outcome.
+pub fn check_bytes(bytes: &[u8], options: &Options) -> (String, Outcome) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), check(text, options)),
+        Err(e) => {
+            // Point at the bad byte: the text before it is valid, so its lines can be counted.
+            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+            let line = valid.matches('\n').count() + 1;
+            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(diag::Diagnostic::error(
+                diag::Code::Syntax,
+                Some(diag::Span {
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    col: u32::try_from(col).unwrap_or(u32::MAX),
+                    len: 1,
+                }),
+                format!(
+                    "the config is not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            ));
+            (
+                valid,
+                Outcome {
+                    plan: None,
+                    diagnostics,
+                },
+            )
+        }
+    }
+}
+
+/// Reads MAAS's reporting endpoint and OAuth token from a whole curtin config; `None` when it has none or
+/// it is not usable (then `diags` says why).
+pub fn reporting(source: &str, diags: &mut Diagnostics) -> Option<model::Reporting> {
+    let raw = input::reporting::parse(source, diags)?;
+    normalize::reporting(&raw, diags)
 }
 
 /// Parses and normalizes a config's network into the model (for tests and tools that compare configs); a

@@ -3,6 +3,7 @@
 //! Every YAML call of the project lives in this module.
 
 mod decode;
+pub mod reporting;
 pub mod storage;
 pub mod v1;
 pub mod v2;

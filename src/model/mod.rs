@@ -6,10 +6,14 @@
 
 pub mod storage;
 
+mod reporting;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Located;
+
+pub use reporting::Reporting;
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Network {

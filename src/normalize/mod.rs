@@ -1,6 +1,7 @@
 //! Input → model: every semantic check of a network configuration, and of a storage configuration
 //! (`storage`). All diagnostics are collected; the caller fails once if any of them is an error.
 
+mod reporting;
 mod storage;
 mod v1;
 mod v2;
@@ -13,6 +14,8 @@ use std::net::IpAddr;
 use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span, clip};
 use crate::input;
 use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
+
+pub use reporting::reporting;
 
 /// Normalizes a parsed network config. The model is returned even when errors were found, so that later
 /// stages are never reached with it only by the caller's choice.

@@ -440,7 +440,10 @@ fn a_storage_only_config_gives_a_script_without_a_network_part() {
     let out = maas_esxi(&["translate", config], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let script = text(&out.stdout);
-    assert!(script.contains("\nstorage_part\n"), "no storage part");
+    assert!(
+        script.contains("\nstep storage fatal storage_part\n"),
+        "no storage step"
+    );
     assert!(
         !script.contains("network_part"),
         "a network part without a network config"

@@ -1,4 +1,5 @@
-LOG=${MAAS_ESXI_LOG:-/var/log/maas-esxi.log}
+LOG=${MAAS_ESXI_LOG:-$MAAS_ESXI_ROOT/var/log/maas-esxi.log}
+case $LOG in */*) mkdir -p "${LOG%/*}" 2>/dev/null ;; esac
 TAB=$(printf '\t')
 NL='
 '
