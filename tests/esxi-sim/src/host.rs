@@ -1,5 +1,5 @@
 //! The simulated host's state, kept as JSON in one file between commands, and the profiles a test creates
-//! hosts from: a fresh ESXi 7 or 8 install as its installer leaves it.
+//! hosts from: a fresh ESXi 6.7, 7 or 8 install as its installer leaves it.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,11 @@ pub struct Host {
     pub routes: Vec<Route>,
     pub dns: Dns,
     pub ntp: Ntp,
+    /// Local user accounts (`esxcli system account`) and their roles (`esxcli system permission`).
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
     pub firewall: Firewall,
     pub advanced: Vec<Advanced>,
     /// The DHCP server on the management network, which leases an address to DHCP vmks.
@@ -163,10 +168,30 @@ pub struct Dns {
     pub search: Vec<String>,
 }
 
+/// The NTP client: whether ntpd starts with the host (esxcli's `Enabled`, `chkconfig ntpd`), whether it
+/// runs now, and the servers it was started with.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Ntp {
     pub enabled: bool,
+    #[serde(default)]
+    pub running: bool,
     pub servers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub description: String,
+    /// Kept in clear so that a test can compare it with what a client was given.
+    pub password: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub principal: String,
+    pub group: bool,
+    /// `Admin`, `ReadOnly` or `NoAccess`.
+    pub role: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -249,7 +274,7 @@ pub struct DhcpServer {
 /// What a fresh host is made from.
 #[derive(Clone, Debug)]
 pub struct Profile {
-    /// 7 or 8.
+    /// 6 (6.7), 7 or 8.
     pub major: u8,
     /// The MACs of the physical NICs, vmnic0 first.
     pub macs: Vec<String>,
@@ -260,9 +285,10 @@ impl Host {
     /// A host as the ESXi installer leaves it: `vSwitch0` with vmnic0 as uplink, `Management Network` with
     /// vmk0 on DHCP carrying vmnic0's MAC and tagged Management, and `VM Network`.
     pub fn fresh(profile: &Profile) -> Host {
-        let (version, build, update) = match profile.major {
-            7 => ("7.0.3", "Releasebuild-21930508", "3"),
-            _ => ("8.0.3", "Releasebuild-24022510", "3"),
+        let release = match profile.major {
+            6 => "6.7.0",
+            7 => "7.0.3",
+            _ => "8.0.3",
         };
         let nics: Vec<Nic> = profile
             .macs
@@ -284,13 +310,7 @@ impl Host {
             .first()
             .map_or_else(|| generated_mac(0), |n| n.mac.to_ascii_lowercase());
         Host {
-            version: Version {
-                product: "VMware ESXi".into(),
-                version: version.into(),
-                build: build.into(),
-                update: update.into(),
-                patch: "0".into(),
-            },
+            version: Version::release(release),
             hostname: Hostname {
                 host: "localhost".into(),
                 domain: String::new(),
@@ -345,6 +365,26 @@ impl Host {
                 search: vec![],
             },
             ntp: Ntp::default(),
+            accounts: vec![
+                Account {
+                    id: "root".into(),
+                    description: "Administrator".into(),
+                    password: String::new(),
+                },
+                Account {
+                    id: "dcui".into(),
+                    description: "DCUI User".into(),
+                    password: String::new(),
+                },
+            ],
+            permissions: ["root", "dcui"]
+                .iter()
+                .map(|id| Permission {
+                    principal: (*id).into(),
+                    group: false,
+                    role: "Admin".into(),
+                })
+                .collect(),
             firewall: Firewall {
                 enabled: true,
                 default_action: "DROP".into(),
@@ -376,6 +416,37 @@ impl Host {
             },
             storage: profile.storage.clone(),
         }
+    }
+}
+
+impl Version {
+    /// A release as `esxcli system version get` shows it: 6.7.0 (Update 3), 7.0.0 (no update), 7.0.3,
+    /// 8.0.3; any other version with no build.
+    pub fn release(version: &str) -> Version {
+        let (build, update) = match version {
+            "6.7.0" => ("Releasebuild-14320388", "3"),
+            "7.0.0" => ("Releasebuild-15843807", "0"),
+            "7.0.3" => ("Releasebuild-21930508", "3"),
+            "8.0.3" => ("Releasebuild-24022510", "3"),
+            _ => ("", "0"),
+        };
+        Version {
+            product: "VMware ESXi".into(),
+            version: version.into(),
+            build: build.into(),
+            update: update.into(),
+            patch: "0".into(),
+        }
+    }
+
+    /// Whether this release is `major.minor.update` or later.
+    pub fn at_least(&self, release: [u32; 3]) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let have = [(); 3].map(|()| parts.next().unwrap_or(0));
+        have >= release
     }
 }
 

@@ -1,9 +1,10 @@
-//! A simulated ESXi host command line for maas-esxi's tests: `esxcli`, `partedUtil`, `vmkfstools` and
-//! `vim-cmd` with the real option grammar, output formats and error messages, acting on host state kept in a
-//! JSON file.
+//! A simulated ESXi host command line for maas-esxi's tests: `esxcli`, `partedUtil`, `vmkfstools`,
+//! `vim-cmd`, `chkconfig` and the ntpd init script with the real option grammar, output formats and error
+//! messages, acting on host state kept in a JSON file.
 //!
-//! The binary is multi-call: run as `esxcli`, `localcli`, `partedUtil`, `vmkfstools` or `vim-cmd` (a
-//! symlink), it executes that command against the state file named by `$ESXI_SIM_STATE`; run as `esxi-sim`,
+//! The binary is multi-call: run as `esxcli`, `localcli`, `partedUtil`, `vmkfstools`, `vim-cmd`,
+//! `chkconfig` or an init script such as `/etc/init.d/ntpd` (a symlink), it executes that command against
+//! the state file named by `$ESXI_SIM_STATE`; run as `esxi-sim`,
 //! it creates hosts, runs scripts against them under busybox sh and reports state and call counts. Test
 //! support, not product.
 
@@ -11,6 +12,7 @@ pub mod args;
 pub mod host;
 pub mod network;
 pub mod out;
+pub mod services;
 pub mod storage;
 pub mod system;
 pub mod tool;
@@ -22,7 +24,18 @@ use anyhow::Context;
 pub use host::{Fault, Host, Profile, Sim};
 
 /// The tools a script finds first in PATH when run against a simulated host.
-pub const TOOLS: &[&str] = &["esxcli", "localcli", "partedUtil", "vmkfstools", "vim-cmd"];
+pub const TOOLS: &[&str] = &[
+    "esxcli",
+    "localcli",
+    "partedUtil",
+    "vmkfstools",
+    "vim-cmd",
+    "chkconfig",
+];
+
+/// The init scripts (`/etc/init.d/NAME`) the simulator can be: a test links one to the executable under
+/// the host's root; run, it gets its own path as its first argument.
+pub const INIT_SCRIPTS: &[&str] = &["ntpd"];
 
 impl Sim {
     pub fn new(profile: &Profile) -> Sim {

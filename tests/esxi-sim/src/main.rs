@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use esxi_sim::host::Profile;
 use esxi_sim::storage::Storage;
-use esxi_sim::{Fault, Sim, TOOLS, tool};
+use esxi_sim::{Fault, INIT_SCRIPTS, Sim, TOOLS, tool};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,8 +27,8 @@ enum Cmd {
     /// Create a host as the ESXi installer leaves it.
     New {
         state: PathBuf,
-        /// ESXi major version: 7 or 8.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(7..=8))]
+        /// ESXi major version: 6 (6.7, without `esxcli system ntp`), 7 or 8.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(6..=8))]
         esxi: u8,
         /// A physical NIC's MAC address, vmnic0 first; repeat for more NICs.
         #[arg(long = "nic", required = true)]
@@ -90,8 +90,12 @@ fn main() -> ExitCode {
             .to_string_lossy()
             .into_owned()
     });
-    if let Some(name) = invoked.filter(|n| TOOLS.contains(&n.as_str())) {
-        return as_tool(&name, &argv[1..]);
+    if let Some(name) = invoked.as_ref().filter(|n| TOOLS.contains(&n.as_str())) {
+        return as_tool(name, &argv[1..]);
+    }
+    if let Some(name) = invoked.filter(|n| INIT_SCRIPTS.contains(&n.as_str())) {
+        // An init script finds its configuration next to itself: it gets its own path first.
+        return as_tool(&name, &argv);
     }
     if let Some(name) = argv.get(1).filter(|n| TOOLS.contains(&n.as_str())) {
         return as_tool(name, &argv[2..]);

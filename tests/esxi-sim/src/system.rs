@@ -1,8 +1,8 @@
-//! `esxcli system …` and `esxcli network firewall …`: hostname, version, NTP, advanced settings, firewall
-//! rulesets and their allowed addresses.
+//! `esxcli system …` and `esxcli network firewall …`: hostname, version, NTP (from 7.0 Update 1), local
+//! accounts and their permissions, advanced settings, firewall rulesets and their allowed addresses.
 
 use crate::args::{Args, Kind, Opt};
-use crate::host::{Host, Ruleset};
+use crate::host::{Account, Host, Permission, Ruleset, Version};
 use crate::out::{Output, Record, Value};
 use crate::tool::Command;
 
@@ -49,6 +49,65 @@ pub fn commands() -> Vec<Command> {
             opts: &const { [] },
             mutating: false,
             run: ntp_get,
+        },
+        Command {
+            path: "system account add",
+            opts: &const {
+                [
+                    Opt::new('d', "description", Kind::Str),
+                    Opt::new('i', "id", Kind::Str).required(),
+                    Opt::new('p', "password", Kind::Str),
+                    Opt::new('c', "password-confirmation", Kind::Str),
+                ]
+            },
+            mutating: true,
+            run: account_add,
+        },
+        Command {
+            path: "system account list",
+            opts: &const { [] },
+            mutating: false,
+            run: account_list,
+        },
+        Command {
+            path: "system account remove",
+            opts: &const { [Opt::new('i', "id", Kind::Str).required()] },
+            mutating: true,
+            run: account_remove,
+        },
+        Command {
+            path: "system permission list",
+            opts: &const { [] },
+            mutating: false,
+            run: permission_list,
+        },
+        Command {
+            path: "system permission set",
+            opts: &const {
+                [
+                    Opt::new('g', "group", Kind::Bool),
+                    Opt::new('i', "id", Kind::Str).required(),
+                    Opt::new(
+                        'r',
+                        "role",
+                        Kind::Choice(&["Admin", "ReadOnly", "NoAccess"]),
+                    )
+                    .required(),
+                ]
+            },
+            mutating: true,
+            run: permission_set,
+        },
+        Command {
+            path: "system permission unset",
+            opts: &const {
+                [
+                    Opt::new('g', "group", Kind::Bool),
+                    Opt::new('i', "id", Kind::Str).required(),
+                ]
+            },
+            mutating: true,
+            run: permission_unset,
         },
         Command {
             path: "system settings advanced list",
@@ -154,6 +213,12 @@ pub fn commands() -> Vec<Command> {
     ]
 }
 
+/// Whether a host of this release has the command: `esxcli system ntp` came with ESXi 7.0 Update 1; older
+/// releases configure NTP through /etc/ntp.conf (see `services`).
+pub fn available(path: &str, version: &Version) -> bool {
+    !path.starts_with("system ntp ") || version.at_least([7, 0, 1])
+}
+
 fn valid_label(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= 63
@@ -233,7 +298,9 @@ fn ntp_set(host: &mut Host, args: &Args) -> Result<Output, String> {
         if e && host.ntp.servers.is_empty() {
             return Err("Unable to enable NTP: no server is configured".into());
         }
+        // Enabling sets ntpd to start with the host and starts it; disabling stops it.
         host.ntp.enabled = e;
+        host.ntp.running = e;
     }
     Ok(Output::Empty)
 }
@@ -445,6 +512,142 @@ fn allowedip_remove(host: &mut Host, args: &Args) -> Result<Output, String> {
     ruleset.allowed_ips.retain(|a| a != ip);
     if ruleset.allowed_ips.len() == before {
         return Err(format!("Ip address {ip} is not in the allowed list"));
+    }
+    Ok(Output::Empty)
+}
+
+/// ESXi's default password policy (`Security.PasswordQualityControl`, passwdqc `min=disabled,disabled,
+/// disabled,7,7`): at least 7 characters from at least three character classes, where an uppercase letter
+/// at the start and a digit at the end do not count.
+fn meets_policy(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    let counted = |i: usize, c: char| {
+        !(i == 0 && c.is_ascii_uppercase() || i + 1 == chars.len() && c.is_ascii_digit())
+    };
+    let mut classes = [false; 4];
+    for (i, c) in chars.iter().enumerate() {
+        if counted(i, *c) {
+            let class = if c.is_ascii_lowercase() {
+                0
+            } else if c.is_ascii_uppercase() {
+                1
+            } else if c.is_ascii_digit() {
+                2
+            } else {
+                3
+            };
+            classes[class] = true;
+        }
+    }
+    chars.len() >= 7 && chars.len() <= 40 && classes.iter().filter(|c| **c).count() >= 3
+}
+
+fn account_add(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let id = args.str("id").unwrap_or_default();
+    if id.is_empty()
+        || id.starts_with('-')
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(format!("Invalid user name {id}"));
+    }
+    if host.accounts.iter().any(|a| a.id == id) {
+        return Err(format!(
+            "The specified key, name, or identifier '{id}' already exists."
+        ));
+    }
+    let password = args.str("password").unwrap_or_default();
+    if args.str("password-confirmation").unwrap_or_default() != password {
+        return Err("Password and password confirmation do not match.".into());
+    }
+    if !password.is_empty() && !meets_policy(password) {
+        return Err(
+            "Failed to set the password: it does not meet the password policy requirements.".into(),
+        );
+    }
+    host.accounts.push(Account {
+        id: id.to_string(),
+        description: args.str("description").unwrap_or_default().to_string(),
+        password: password.to_string(),
+    });
+    Ok(Output::Empty)
+}
+
+fn account_list(host: &mut Host, _: &Args) -> Result<Output, String> {
+    Ok(Output::Table(
+        host.accounts
+            .iter()
+            .map(|a| {
+                Record::new("Account")
+                    .field("User ID", Value::str(&a.id))
+                    .field("Description", Value::str(&a.description))
+            })
+            .collect(),
+    ))
+}
+
+fn account_remove(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let id = args.str("id").unwrap_or_default();
+    if id == "root" {
+        return Err("The root account cannot be removed.".into());
+    }
+    let before = host.accounts.len();
+    host.accounts.retain(|a| a.id != id);
+    if host.accounts.len() == before {
+        return Err(format!("The user or group named '{id}' does not exist."));
+    }
+    host.permissions.retain(|p| p.group || p.principal != id);
+    Ok(Output::Empty)
+}
+
+fn permission_list(host: &mut Host, _: &Args) -> Result<Output, String> {
+    Ok(Output::Table(
+        host.permissions
+            .iter()
+            .map(|p| {
+                let description = match p.role.as_str() {
+                    "Admin" => "Full access rights",
+                    "ReadOnly" => "See details of objects, but not make changes",
+                    _ => "Used for restricting granted access",
+                };
+                Record::new("Permission")
+                    .field("Principal", Value::str(&p.principal))
+                    .field("Is Group", Value::Bool(p.group))
+                    .field("Role", Value::str(&p.role))
+                    .field("Role Description", Value::str(description))
+            })
+            .collect(),
+    ))
+}
+
+fn permission_set(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let id = args.str("id").unwrap_or_default();
+    let group = args.bool("group").unwrap_or(false);
+    if !group && !host.accounts.iter().any(|a| a.id == id) {
+        return Err(format!("User or group named '{id}' not found"));
+    }
+    host.permissions
+        .retain(|p| !(p.principal == id && p.group == group));
+    host.permissions.push(Permission {
+        principal: id.to_string(),
+        group,
+        role: args.str("role").unwrap_or_default().to_string(),
+    });
+    Ok(Output::Empty)
+}
+
+fn permission_unset(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let id = args.str("id").unwrap_or_default();
+    let group = args.bool("group").unwrap_or(false);
+    if id == "root" && !group {
+        return Err("The root user's permission cannot be removed.".into());
+    }
+    let before = host.permissions.len();
+    host.permissions
+        .retain(|p| !(p.principal == id && p.group == group));
+    if host.permissions.len() == before {
+        return Err(format!("No permission is set for '{id}'"));
     }
     Ok(Output::Empty)
 }

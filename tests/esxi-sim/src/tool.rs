@@ -1,10 +1,11 @@
-//! One command against the host: esxcli's global options and command lookup, call accounting, fault
-//! injection, and the rule that a failed command changes nothing.
+//! One command against the host: esxcli's global options and command lookup (commands as the host's
+//! release has them), call accounting, fault injection, and the rule that a failed command changes
+//! nothing.
 
 use crate::args::{self, Args, Opt};
 use crate::host::{Call, Host, Sim};
 use crate::out::{self, Formatter, Output};
-use crate::{network, storage, system};
+use crate::{network, services, storage, system};
 
 /// An esxcli command: its namespace path and verb, its options, whether it changes the host, and what it does.
 #[derive(Clone, Copy)]
@@ -94,6 +95,8 @@ pub fn run(
             "partedUtil" => storage::parted_util(&mut next, argv, stdin),
             "vmkfstools" => storage::vmkfstools(&mut next, argv, stdin),
             "vim-cmd" => storage::vim_cmd(&mut next, argv),
+            "chkconfig" => services::chkconfig(&mut next, argv),
+            "ntpd" => services::ntpd(&mut next, argv),
             other => Outcome::error(&format!("{other}: not found")),
         };
         if outcome.status == 0 {
@@ -140,7 +143,11 @@ fn classify(tool: &str, argv: &[String]) -> (Invocation, String) {
                 .chain(argv.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(" ");
-            (storage::classify(tool, argv), line)
+            let invocation = match tool {
+                "chkconfig" | "ntpd" => services::classify(tool, argv),
+                _ => storage::classify(tool, argv),
+            };
+            (invocation, line)
         }
     }
 }
@@ -209,11 +216,13 @@ fn esxcli(host: &mut Host, argv: &[String]) -> Outcome {
         Ok(split) => split,
         Err(message) => return Outcome::error(&message),
     };
-    let Some((command, options)) = lookup(rest) else {
+    let Some((command, options)) =
+        lookup(rest).filter(|(c, _)| system::available(c.path, &host.version))
+    else {
         let words = namespace_words(rest).join(" ");
-        let known = esxcli_commands()
-            .iter()
-            .any(|c| c.path.starts_with(&format!("{words} ")));
+        let known = esxcli_commands().iter().any(|c| {
+            c.path.starts_with(&format!("{words} ")) && system::available(c.path, &host.version)
+        });
         return if known {
             Outcome::error(&format!(
                 "Incomplete command: esxcli {words} needs a command or namespace"
