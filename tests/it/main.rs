@@ -11,6 +11,8 @@ mod finalize;
 mod fixtures;
 mod fuzz;
 mod hook;
+#[path = "../shared/http.rs"]
+mod http;
 mod kickstart;
 #[path = "../shared/maas.rs"]
 mod maas;

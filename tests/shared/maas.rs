@@ -1,17 +1,17 @@
 //! A fake MAAS metadata service on 127.0.0.1, shared by the tests of the metadata helper and of the first
-//! boot. It checks the OAuth 1.0 PLAINTEXT header of every request as MAAS does, serves the public keys,
-//! the hostname and user-data, records status events after checking them as MAAS's status API does, and
+//! boot (with `http.rs`). It checks the OAuth 1.0 PLAINTEXT header of every request as MAAS does, serves
+//! the public keys, the hostname, vendor-data and user-data, records status events after checking them as MAAS's status API does, and
 //! can be told to answer 500s, to run a clock that is off (a GET signed with a timestamp too far from it
 //! gets a 401 carrying its `Date`), and to run a check of the caller's at every request.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use crate::http::Request;
+use crate::http::{Listener, respond};
 
 /// The machine's OAuth token.
 #[derive(Clone, Debug)]
@@ -45,9 +45,11 @@ pub type Check = Box<dyn Fn(&Request) -> Vec<String> + Send>;
 /// What the service holds and how it misbehaves.
 pub struct Config {
     pub token: Token,
-    /// `latest/meta-data/public-keys`, `local-hostname`, `latest/user-data`; `None` answers 404.
+    /// `latest/meta-data/public-keys`, `local-hostname`, `vendor-data`, `latest/user-data`; `None`
+    /// answers 404.
     pub public_keys: Option<String>,
     pub hostname: Option<String>,
+    pub vendor_data: Option<Vec<u8>>,
     pub user_data: Option<Vec<u8>>,
     /// Seconds the service's clock is ahead of the real one.
     pub clock_offset: i64,
@@ -62,6 +64,7 @@ impl Default for Config {
             token: Token::fixture(),
             public_keys: None,
             hostname: None,
+            vendor_data: None,
             user_data: None,
             clock_offset: 0,
             failures: Vec::new(),
@@ -77,26 +80,7 @@ pub struct Failure {
     pub count: usize,
 }
 
-/// One request as the service saw it, and its answer.
-#[derive(Clone, Debug)]
-pub struct Request {
-    /// The service's port the request came to.
-    pub port: u16,
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub status: u16,
-}
-
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The status event a POST carried.
     pub fn event(&self) -> Option<serde_json::Value> {
         (self.method == "POST")
@@ -115,35 +99,23 @@ struct State {
 pub struct Server {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _listener: Listener,
 }
 
 impl Server {
     pub fn start(config: Config) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut config = config;
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        serve(stream, &mut config, &state);
-                    }
-                }
+        let mut config = config;
+        let listener = {
+            let state = state.clone();
+            Listener::start("127.0.0.1", move |stream| {
+                serve(stream, &mut config, &state)
             })
         };
         Server {
-            addr,
+            addr: listener.addr,
             state,
-            stop,
-            thread: Some(thread),
+            _listener: listener,
         }
     }
 
@@ -180,16 +152,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -198,41 +160,10 @@ fn now() -> i64 {
 }
 
 fn serve(stream: TcpStream, config: &mut Config, state: &Mutex<State>) {
-    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-    let mut reader = BufReader::new(&stream);
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let port = stream.local_addr().map_or(0, |a| a.port());
+    let Some(mut request) = Request::read(&stream, port) else {
         return;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (
-        parts.next().unwrap_or_default().to_string(),
-        parts.next().unwrap_or_default().to_string(),
-    );
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.trim_end().split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let mut request = Request {
-        port: stream.local_addr().map_or(0, |a| a.port()),
-        method,
-        path,
-        headers,
-        body: Vec::new(),
-        status: 0,
     };
-    let length: usize = request
-        .header("Content-Length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    request.body = vec![0; length];
-    let _ = reader.read_exact(&mut request.body);
 
     let clock = now() + config.clock_offset;
     let mut problems = Vec::new();
@@ -241,22 +172,7 @@ fn serve(stream: TcpStream, config: &mut Config, state: &Mutex<State>) {
         problems.extend(check(&request));
     }
     request.status = status;
-    let reason = match status {
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nDate: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        http_date(clock),
-        body.len()
-    );
-    let mut stream = &stream;
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&body);
+    respond(&stream, status, &[("Date", http_date(clock))], &body);
     let mut state = state.lock().expect("not poisoned");
     let label = format!("{} {}", request.method, request.path);
     state
@@ -316,6 +232,7 @@ fn answer(
         "/MAAS/metadata/latest/meta-data/local-hostname" => {
             config.hostname.clone().map(String::into_bytes)
         }
+        "/MAAS/metadata/latest/meta-data/vendor-data" => config.vendor_data.clone(),
         "/MAAS/metadata/latest/user-data" => config.user_data.clone(),
         other => {
             problems.push(format!("unknown path {other}"));

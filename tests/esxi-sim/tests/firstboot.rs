@@ -17,6 +17,8 @@ mod support;
 mod curtin;
 #[path = "../../shared/disk.rs"]
 mod disk;
+#[path = "../../shared/http.rs"]
+mod http;
 #[path = "../../shared/maas.rs"]
 mod maas;
 
