@@ -5,6 +5,11 @@
 //!   the image's kickstart `%firstboot` runs it.
 //! - `maas/maas-md`: the metadata helper (`maas-md.py`, Python 3.5+ standard library only: ESXi runs no
 //!   native binary that is not part of an installed VIB, and its busybox wget cannot send headers).
+//! - `maas/maas-vendor`: reads MAAS's vendor-data for the script (NTP servers, the files to write, what
+//!   is not applicable to ESXi) and writes the files; `maas/maas-vcenter`: adds the host to vCenter
+//!   through the vSphere Automation REST API; `maas/maas_yaml.py`: the YAML reader both use, for what
+//!   PyYAML's safe_dump writes (ESXi's python3 has no YAML parser). The same Python floor as the metadata
+//!   helper.
 //! - `maas/credentials`: MAAS's status endpoint and the machine's three OAuth values, as JSON, and nothing
 //!   else from the config. The script passes its path, never its content, to the helper.
 
@@ -18,13 +23,32 @@ pub const DIR: &str = "maas";
 /// The metadata helper's source.
 pub const HELPER: &str = include_str!("maas-md.py");
 
+/// The vendor-data helper's source.
+pub const VENDOR: &str = include_str!("maas-vendor.py");
+
+/// The vCenter helper's source.
+pub const VCENTER: &str = include_str!("maas-vcenter.py");
+
+/// The YAML reader the vendor-data and vCenter helpers import, as `maas_yaml`.
+pub const YAML: &str = include_str!("maas_yaml.py");
+
+/// The Python files of the bundle: their paths and sources.
+pub const PYTHON: [(&str, &str); 4] = [
+    ("maas/maas-md", HELPER),
+    ("maas/maas-vendor", VENDOR),
+    ("maas/maas-vcenter", VCENTER),
+    ("maas/maas_yaml.py", YAML),
+];
+
 /// The bundle's files: paths relative to the altbootbank's root, and their bytes. Without credentials
 /// (a config that is not MAAS's) the first boot configures the host and reports to no one.
 pub fn files(plan: &Plan, reporting: Option<&Reporting>) -> Vec<(&'static str, Vec<u8>)> {
-    let mut files = vec![
-        ("maas/firstboot.sh", render::script(plan).into_bytes()),
-        ("maas/maas-md", HELPER.as_bytes().to_vec()),
-    ];
+    let mut files = vec![("maas/firstboot.sh", render::script(plan).into_bytes())];
+    files.extend(
+        PYTHON
+            .iter()
+            .map(|(path, source)| (*path, source.as_bytes().to_vec())),
+    );
     if let Some(reporting) = reporting {
         files.push(("maas/credentials", credentials(reporting)));
     }

@@ -160,8 +160,9 @@ fn deploy(layout: Layout) {
     assert_eq!(
         message,
         format!(
-            "maas-esxi curtin-hook: wrote maas/firstboot.sh, maas/maas-md and maas/credentials into \
-             partition 6 of {} at {}; removed curtin/\n",
+            "maas-esxi curtin-hook: wrote maas/firstboot.sh, maas/maas-md, maas/maas-vendor, \
+             maas/maas-vcenter, maas/maas_yaml.py and maas/credentials into partition 6 of {} at {}; \
+             removed curtin/\n",
             d.disk.path.display(),
             d.target.display()
         )
@@ -175,7 +176,10 @@ fn deploy(layout: Layout) {
             "boot.cfg",
             "maas/credentials",
             "maas/firstboot.sh",
-            "maas/maas-md"
+            "maas/maas-md",
+            "maas/maas-vcenter",
+            "maas/maas-vendor",
+            "maas/maas_yaml.py"
         ]
     );
     let translated = Command::new(env!("CARGO_BIN_EXE_maas-esxi"))
@@ -188,7 +192,9 @@ fn deploy(layout: Layout) {
         files["maas/firstboot.sh"] == translated.stdout,
         "the bundle's script is not what translate prints"
     );
-    assert_eq!(files["maas/maas-md"], maas_esxi::bundle::HELPER.as_bytes());
+    for (path, source) in maas_esxi::bundle::PYTHON {
+        assert_eq!(files[path], source.as_bytes(), "{path}");
+    }
     let credentials: serde_json::Value =
         serde_json::from_slice(&files["maas/credentials"]).expect("JSON");
     let token = Token::fixture();

@@ -1,10 +1,11 @@
 //! The metadata helper the bundle carries (`maas_esxi::bundle::HELPER`) against the fake MAAS: an OAuth
 //! header on every request, a GET to stdout and to a file, 404 as nothing, retries after 500s, the clock
 //! corrected from a 401's `Date`, status events as MAAS's status API takes them, failures whose messages
-//! carry no secret; and vermin for the Python 3.5 floor (ESXi 6.7). Needs python3 and vermin.
+//! carry no secret (`maas_vendor.rs` checks the Python 3.5 floor of it and the other helpers). Needs
+//! python3.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use crate::maas::{Config, Failure, Server, Token};
@@ -301,46 +302,4 @@ fn address_prints_where_the_service_is() {
     let (stdout, _) = helper.expect(0, &["address"], &[]);
     assert_eq!(stdout, "127.0.0.1\n");
     assert!(server.requests().is_empty());
-}
-
-/// vermin (PyPI) finds nothing in the helper that Python 3.5 lacks; it does find an f-string.
-#[test]
-fn the_helper_needs_nothing_newer_than_python_3_5() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let helper = dir.path().join("maas-md.py");
-    std::fs::write(&helper, maas_esxi::bundle::HELPER).expect("write");
-    let (ok, report) = vermin(&helper);
-    assert!(ok, "vermin:\n{report}");
-    assert!(report.contains("Minimum required versions: 3."), "{report}");
-
-    let newer = dir.path().join("newer.py");
-    std::fs::write(&newer, "x = 1\nprint(f\"{x}\")\n").expect("write");
-    let (ok, report) = vermin(&newer);
-    assert!(!ok, "vermin let an f-string through:\n{report}");
-}
-
-/// Runs vermin with Python 3.5 as the target; whether it passed, and its report.
-fn vermin(file: &Path) -> (bool, String) {
-    let out = Command::new("python3")
-        .args(["-c", "import sys, vermin; sys.exit(vermin.main())"])
-        .args([
-            "--target=3.5-",
-            "--violations",
-            "--no-tips",
-            "--no-parse-comments",
-        ])
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("python3 runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !report.contains("No module named"),
-        "vermin is not installed (scripts/test installs it from PyPI):\n{report}"
-    );
-    (out.status.success(), report)
 }

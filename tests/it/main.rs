@@ -17,12 +17,17 @@ mod kickstart;
 #[path = "../shared/maas.rs"]
 mod maas;
 mod maas_md;
+mod maas_vcenter;
+mod maas_vendor;
+mod maas_yaml;
 mod media;
 mod netplan;
 mod package;
 mod qemu;
 mod quoting;
 mod readme;
+#[path = "../shared/vcenter.rs"]
+mod vcenter;
 
 use std::path::{Path, PathBuf};
 
