@@ -12,6 +12,7 @@ const MAAS: &str = include_str!("templates/maas.sh");
 const NETWORK: &str = include_str!("templates/network.sh.j2");
 const STORAGE: &str = include_str!("templates/storage.sh.j2");
 const HOST: &str = include_str!("templates/host.sh");
+const VENDOR: &str = include_str!("templates/vendor.sh");
 const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
 
 /// Quotes `s` as one POSIX sh word: single quotes, with each `'` written as `'\''`.
@@ -71,6 +72,8 @@ fn environment() -> Environment<'static> {
         .expect("the storage template parses");
     env.add_template("host.sh", HOST)
         .expect("the host steps template parses");
+    env.add_template("vendor.sh", VENDOR)
+        .expect("the vendor-data steps template parses");
     env.add_template("firstboot.sh", FIRSTBOOT)
         .expect("the first-boot template parses");
     env

@@ -1,5 +1,6 @@
 # Steps and MAAS: the bundle the deployment left in the altbootbank, the metadata helper, status events,
-# the firewall opening towards MAAS, and `step`, which runs one part of the first boot and reports it.
+# the firewall openings (towards MAAS, and towards vCenter for its step), and `step`, which runs one part
+# of the first boot and reports it.
 BUNDLE=$MAAS_ESXI_ROOT/altbootbank/maas
 CREDENTIALS=$BUNDLE/credentials
 # Set when the credentials are there: this run reports to MAAS and asks it for keys, hostname, user-data.
@@ -66,7 +67,11 @@ maas_begin() {
     return 0
   fi
   maas=1
-  firewall_open
+  if fw_addrs=$(md address); then
+    firewall_open "$FW" "$fw_addrs"
+  else
+    fail "could not find the address of MAAS's metadata service"
+  fi
   event start maas-esxi "ESXi first boot"
 }
 
@@ -79,7 +84,7 @@ maas_end() {
   elif [ -z "$fatal_step" ]; then
     event finish maas-esxi "ESXi first boot done with $failures failure(s), see $LOG on the host" FAIL
   fi
-  firewall_restore
+  firewall_restore "$FW"
   if [ "$failures" -eq 0 ]; then
     run rm -rf "$BUNDLE"
   else
@@ -91,48 +96,54 @@ maas_end() {
 # nfsClient is the one ruleset that opens every outbound TCP port, and only to the addresses in its list:
 # MAAS's addresses go into that list for the first boot, and everything is put back afterwards.
 FW=nfsClient
-# What firewall_open changed, for firewall_restore: enabled the ruleset, turned its allow-all off, added
-# these addresses.
-fw_enabled=''
-fw_all=''
-fw_added=''
 
+# firewall_open RULESET ADDRESSES: lets the host out through RULESET to ADDRESSES (one a line); a ruleset
+# that was off lets it out to those only. What it changed is kept for firewall_restore RULESET, which puts
+# it back: it enabled the ruleset, turned its allow-all off, added these addresses.
 firewall_open() {
-  if ! fw_addrs=$(md address); then
-    fail "could not find the address of MAAS's metadata service"
-    return 1
-  fi
-  query FW_STATE 'Name Enabled' esxcli --formatter=csv network firewall ruleset list --ruleset-id="$FW" || return 1
-  query FW_IPS 'Ruleset AllowedIPAddresses[]' esxcli --formatter=csv network firewall ruleset allowedip list --ruleset-id="$FW" || return 1
-  fw_on=$(get "$FW_STATE" "$FW" 2)
-  fw_list=$(get "$FW_IPS" "$FW" 2)
+  fw_enabled=''
+  fw_all=''
+  fw_added=''
+  fw_change "$1" "$2"
+  fw_status=$?
+  eval "fw_enabled_$1=\$fw_enabled fw_all_$1=\$fw_all fw_added_$1=\$fw_added"
+  return $fw_status
+}
+
+fw_change() {
+  query FW_STATE 'Name Enabled' esxcli --formatter=csv network firewall ruleset list --ruleset-id="$1" || return 1
+  query FW_IPS 'Ruleset AllowedIPAddresses[]' esxcli --formatter=csv network firewall ruleset allowedip list --ruleset-id="$1" || return 1
+  fw_on=$(get "$FW_STATE" "$1" 2)
+  fw_list=$(get "$FW_IPS" "$1" 2)
   if [ "$fw_on" = true ] && [ "$fw_list" = All ]; then
     return 0
   fi
   if [ "$fw_list" = All ]; then
-    run esxcli network firewall ruleset set --ruleset-id="$FW" --allowed-all=false || return 1
+    run esxcli network firewall ruleset set --ruleset-id="$1" --allowed-all=false || return 1
     fw_all=1
     fw_list=''
   fi
   while IFS= read -r fw_ip; do
     [ -n "$fw_ip" ] || continue
     inlist "$fw_list" "$fw_ip" && continue
-    run esxcli network firewall ruleset allowedip add --ruleset-id="$FW" --ip-address="$fw_ip" &&
+    run esxcli network firewall ruleset allowedip add --ruleset-id="$1" --ip-address="$fw_ip" &&
       fw_added="$fw_added$fw_ip$NL"
   done <<FW_EOF
-$fw_addrs
+$2
 FW_EOF
   if [ "$fw_on" != true ]; then
-    run esxcli network firewall ruleset set --ruleset-id="$FW" --enabled=true && fw_enabled=1
+    run esxcli network firewall ruleset set --ruleset-id="$1" --enabled=true && fw_enabled=1
   fi
 }
 
 firewall_restore() {
-  [ -z "$fw_enabled" ] || run esxcli network firewall ruleset set --ruleset-id="$FW" --enabled=false
+  eval "fw_enabled=\${fw_enabled_$1:-} fw_all=\${fw_all_$1:-} fw_added=\${fw_added_$1:-}"
+  eval "fw_enabled_$1='' fw_all_$1='' fw_added_$1=''"
+  [ -z "$fw_enabled" ] || run esxcli network firewall ruleset set --ruleset-id="$1" --enabled=false
   while IFS= read -r fw_ip; do
-    [ -z "$fw_ip" ] || run esxcli network firewall ruleset allowedip remove --ruleset-id="$FW" --ip-address="$fw_ip"
+    [ -z "$fw_ip" ] || run esxcli network firewall ruleset allowedip remove --ruleset-id="$1" --ip-address="$fw_ip"
   done <<FW_EOF
 $fw_added
 FW_EOF
-  [ -z "$fw_all" ] || run esxcli network firewall ruleset set --ruleset-id="$FW" --allowed-all=true
+  [ -z "$fw_all" ] || run esxcli network firewall ruleset set --ruleset-id="$1" --allowed-all=true
 }

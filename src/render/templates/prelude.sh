@@ -9,22 +9,39 @@ ISEP=$(printf '\036')
 failures=0
 failed=''
 changes=0
+# A value a command must be given but the log must not show (a password on esxcli's command line): `run`
+# writes it as *** in the log and in messages.
+MASK=''
 
 log() { printf '%s\n' "$*" >>"$LOG"; }
 say() { printf 'maas-esxi: %s\n' "$*" >&2; log "# $*"; }
 fail() { failures=$((failures + 1)); failed="$failed$NL  $*"; say "FAILED: $*"; }
 
-# run CMD...: changes the host. Logged with its output; a failure is recorded and the run goes on.
+# run CMD...: changes the host. Logged with its output ($MASK masked); a failure is recorded and the run
+# goes on.
 run() {
-  log "+ $*"
+  r_line=$*
+  [ -z "$MASK" ] || r_line=$(masked "$r_line")
+  log "+ $r_line"
   if out=$("$@" 2>&1); then
+    [ -z "$MASK" ] || out=$(masked "$out")
     [ -z "$out" ] || log "$out"
     changes=$((changes + 1))
     return 0
   fi
+  [ -z "$MASK" ] || out=$(masked "$out")
   [ -z "$out" ] || log "$out"
-  fail "$*${out:+: $out}"
+  fail "$r_line${out:+: $out}"
   return 1
+}
+
+# masked TEXT: TEXT with every copy of $MASK written as ***.
+masked() {
+  printf '%s\n' "$1" | M="$MASK" awk '{
+    out = ""
+    while ((i = index($0, ENVIRON["M"])) > 0) { out = out substr($0, 1, i - 1) "***"; $0 = substr($0, i + length(ENVIRON["M"])) }
+    print out $0
+  }'
 }
 
 # query VAR 'FIELD...' CMD...: runs an esxcli command with --formatter=csv and stores the named fields of every

@@ -6,10 +6,11 @@
 //!
 //! The fake MAAS checks the OAuth header of every request, runs a clock three hours ahead and fails a
 //! request now and then; at every request it also checks that the simulated firewall lets the host reach
-//! it and that no process of this test has a secret on its command line. A success, a failure injected
-//! into the network step, and a MAAS that cannot be reached are each checked to the end: datastores,
-//! hostname, keys, user-data fetched once and last, the events in order, the bundle removed or kept, the
-//! firewall as it was, no secret in any log.
+//! it (and not vCenter) and that no process of this test has a secret on its command line. A success, a
+//! failure injected into the network step, and a MAAS that cannot be reached are each checked to the end:
+//! datastores, hostname, keys, user-data fetched once and last, the events in order, the bundle removed
+//! or kept, the firewall as it was, no secret in any log. `firstboot/vendor.rs` does the same with
+//! MAAS's vendor-data and a fake vCenter.
 
 mod support;
 
@@ -21,11 +22,16 @@ mod disk;
 mod http;
 #[path = "../../shared/maas.rs"]
 mod maas;
+#[path = "../../shared/vcenter.rs"]
+mod vcenter;
+#[path = "firstboot/vendor.rs"]
+mod vendor;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use disk::{Disk, Layout};
 use esxi_sim::host::Firewall;
@@ -41,6 +47,14 @@ const BOB: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vF bob@workstation";
 const ROOTS_OWN: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH3kq root@installer";
 const USER_DATA: &str =
     "#!/bin/sh\necho \"user-data ran: $0\" > \"$MAAS_ESXI_ROOT/user-data-ran\"\n";
+/// The FQDN MAAS gives the host.
+const FQDN: &str = "esx01.maas";
+
+/// The host's certificate (`/etc/vmware/ssl/rui.crt`), made once.
+fn host_certificate() -> &'static vcenter::Tls {
+    static TLS: OnceLock<vcenter::Tls> = OnceLock::new();
+    TLS.get_or_init(|| vcenter::Tls::self_signed(FQDN))
+}
 
 /// The fixture's MAAS config as curtin writes `$CONFIG`, reporting to `endpoint`.
 fn config(endpoint: &str) -> String {
@@ -87,7 +101,7 @@ impl Machine {
     /// Deploys a copy of `disk` with the MAAS config for `endpoint`: the hook writes the bundle through a
     /// directory that stands for curtin's mount of partition 6, the directory goes back into the
     /// partition, and the partition is what ESXi mounts at /altbootbank. The host is `host`, root has an
-    /// SSH key of its own and one MAAS also holds.
+    /// SSH key of its own and one MAAS also holds, the host has its certificate and the ntpd init script.
     fn deploy(&self, disk: &Disk, endpoint: &str, host: &Sim) {
         let disk = disk.copy_to(&self.path("disk.img"));
         let mount = self.path("curtin-target");
@@ -118,6 +132,13 @@ impl Machine {
             format!("{ROOTS_OWN}\n{ALICE}\n"),
         )
         .expect("write");
+        let ssl = self.path("etc/vmware/ssl");
+        std::fs::create_dir_all(&ssl).expect("mkdir");
+        std::fs::copy(&host_certificate().cert, ssl.join("rui.crt")).expect("copy");
+        let init = self.path("etc/init.d");
+        std::fs::create_dir_all(&init).expect("mkdir");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_esxi-sim"), init.join("ntpd"))
+            .expect("symlink");
         host.save(&self.state).expect("save the host");
     }
 
@@ -165,37 +186,50 @@ fn host() -> Sim {
     host_with(&[MAC.to_string()], &disk_specs(&storage(), Image::Small))
 }
 
-/// The fake MAAS's check at every request: the simulated firewall lets the host out to it, and no process
-/// this test started has a secret in its command line.
+/// Where the host reaches the fake vCenter: its address, and the port the firewall knows vCenter's HTTPS by
+/// (the fake listens on another, which `MAAS_VCENTER_PORT` gives the helper).
+const VCENTER: (IpAddr, u16) = (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), 443);
+
+/// The secrets no command line and no log may hold: MAAS's token, vCenter's password.
+fn secrets() -> Vec<String> {
+    let token = Token::fixture();
+    let mut all: Vec<String> = token.secrets().iter().map(|s| s.to_string()).collect();
+    all.push(vendor::VCENTER_PASSWORD.into());
+    all
+}
+
+/// The fake MAAS's check at every request: the simulated firewall lets the host out to it and not to
+/// vCenter, and no process this test started has a secret in its command line.
 fn check(state: PathBuf) -> maas::Check {
     Box::new(move |request: &Request| {
         let mut problems = Vec::new();
         let port = request.port;
         match Sim::load(&state) {
             Ok(sim) => {
-                if !sim
-                    .host
-                    .firewall
-                    .allows_outbound_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
-                {
+                let firewall = &sim.host.firewall;
+                if !firewall.allows_outbound_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), port) {
                     problems.push(format!(
                         "the host's firewall does not let it reach port {port}"
                     ));
                 }
+                if firewall.allows_outbound_tcp(VCENTER.0, VCENTER.1) {
+                    problems.push("the host's firewall lets it reach vCenter".into());
+                }
             }
             Err(e) => problems.push(format!("reading the host: {e:#}")),
         }
-        for (pid, cmdline) in descendants_cmdlines() {
-            if Token::fixture()
-                .secrets()
-                .iter()
-                .any(|s| cmdline.contains(s))
-            {
-                problems.push(format!("process {pid} has a secret in its command line"));
-            }
-        }
+        problems.extend(secrets_in_command_lines());
         problems
     })
+}
+
+/// A problem for every process this test started that has a secret in its command line.
+fn secrets_in_command_lines() -> Vec<String> {
+    descendants_cmdlines()
+        .into_iter()
+        .filter(|(_, cmdline)| secrets().iter().any(|s| cmdline.contains(s.as_str())))
+        .map(|(pid, _)| format!("process {pid} has a secret in its command line"))
+        .collect()
 }
 
 /// The command lines of every process descended from this one.
@@ -258,16 +292,21 @@ fn events(server: &Server) -> Vec<String> {
 /// No secret in anything the first boot left: its log, its messages, the host's calls and state.
 fn no_secrets(boot: &Boot) {
     let calls = serde_json::to_string(&boot.sim).expect("serializable");
-    for secret in Token::fixture().secrets() {
-        assert!(!boot.log.contains(secret), "a secret in the log");
-        assert!(!boot.stderr.contains(secret), "a secret on stderr");
-        assert!(!calls.contains(secret), "a secret in a host command");
+    for secret in secrets() {
+        assert!(!boot.log.contains(&secret), "a secret in the log");
+        assert!(!boot.stderr.contains(&secret), "a secret on stderr");
+        assert!(!calls.contains(&secret), "a secret in a host command");
     }
 }
 
-/// The firewall as the installer left it.
-fn firewall_as_installed(firewall: &Firewall) {
-    let fresh = host().host.firewall;
+/// The firewall as the installer left it; with `ntp`, also the ntpClient ruleset on for NTP.
+fn firewall_as_installed(firewall: &Firewall, ntp: bool) {
+    let mut fresh = host().host.firewall;
+    for ruleset in &mut fresh.rulesets {
+        if ruleset.id == "ntpClient" {
+            ruleset.enabled = ntp;
+        }
+    }
     assert_eq!(
         serde_json::to_value(firewall).expect("serializable"),
         serde_json::to_value(&fresh).expect("serializable"),
@@ -281,7 +320,7 @@ fn firewall_as_installed(firewall: &Firewall) {
 fn server(machine: &Machine, configure: impl FnOnce(&mut Config)) -> Server {
     let mut config = Config {
         public_keys: Some(format!("{ALICE}\n{BOB}\n")),
-        hostname: Some("esx01.maas".into()),
+        hostname: Some(FQDN.into()),
         user_data: Some(USER_DATA.as_bytes().to_vec()),
         clock_offset: 3 * 3600,
         failures: vec![Failure {
@@ -298,6 +337,7 @@ fn server(machine: &Machine, configure: impl FnOnce(&mut Config)) -> Server {
 
 const KEYS: &str = "/MAAS/metadata/latest/meta-data/public-keys";
 const HOSTNAME: &str = "/MAAS/metadata/latest/meta-data/local-hostname";
+const VENDOR_DATA: &str = "/MAAS/metadata/latest/meta-data/vendor-data";
 const USER_DATA_PATH: &str = "/MAAS/metadata/latest/user-data";
 
 #[test]
@@ -332,7 +372,7 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
     );
     // user-data: fetched once, after every other GET; saved; run.
     let gets = server.gets();
-    assert_eq!(gets, [KEYS, HOSTNAME, USER_DATA_PATH]);
+    assert_eq!(gets, [KEYS, HOSTNAME, VENDOR_DATA, USER_DATA_PATH]);
     assert_eq!(
         std::fs::read_to_string(machine.path("var/lib/maas-esxi/user-data")).expect("saved"),
         USER_DATA
@@ -346,7 +386,8 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
     );
     // Every request but the 500 and the clock's 401s was signed right and answered.
     let statuses: BTreeSet<u16> = server.requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, BTreeSet::from([200, 204, 401, 500]));
+    // 404: MAAS has no vendor-data for this machine.
+    assert_eq!(statuses, BTreeSet::from([200, 204, 401, 404, 500]));
     assert_eq!(
         events(&server),
         [
@@ -359,6 +400,10 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
             "finish maas-esxi/ssh-keys SUCCESS",
             "start maas-esxi/hostname",
             "finish maas-esxi/hostname SUCCESS",
+            "start maas-esxi/vendor-data",
+            "finish maas-esxi/vendor-data SUCCESS",
+            "start maas-esxi/vcenter",
+            "finish maas-esxi/vcenter SUCCESS",
             "start maas-esxi/user-data",
             "finish maas-esxi/user-data SUCCESS",
             "finish maas-esxi SUCCESS",
@@ -370,7 +415,7 @@ fn a_first_boot_configures_the_host_tells_maas_and_cleans_up() {
         "the bundle is left"
     );
     assert!(machine.path("altbootbank/boot.cfg").exists());
-    firewall_as_installed(&boot.sim.host.firewall);
+    firewall_as_installed(&boot.sim.host.firewall, false);
     no_secrets(&boot);
 }
 
@@ -413,7 +458,7 @@ fn a_failed_network_step_fails_the_deployment_and_keeps_the_bundle() {
     );
     // The keys and the hostname are still set (they let an operator in), but user-data is not fetched:
     // the machine must not be marked Deployed.
-    assert_eq!(server.gets(), [KEYS, HOSTNAME]);
+    assert_eq!(server.gets(), [KEYS, HOSTNAME, VENDOR_DATA]);
     assert!(
         !events.iter().any(|e| e.contains("user-data")),
         "{events:?}"
@@ -427,7 +472,7 @@ fn a_failed_network_step_fails_the_deployment_and_keeps_the_bundle() {
         "the bundle was removed"
     );
     assert!(machine.path("altbootbank/maas/firstboot.sh").exists());
-    firewall_as_installed(&boot.sim.host.firewall);
+    firewall_as_installed(&boot.sim.host.firewall, false);
     no_secrets(&boot);
 }
 
@@ -460,7 +505,7 @@ fn an_unreachable_maas_fails_the_first_boot_without_marking_it_deployed() {
         boot.log
     );
     assert!(machine.path("altbootbank/maas/credentials").exists());
-    firewall_as_installed(&boot.sim.host.firewall);
+    firewall_as_installed(&boot.sim.host.firewall, false);
     no_secrets(&boot);
 }
 
