@@ -94,7 +94,7 @@ impl Builder<'_> {
         link.dhcp6 = raw.dhcp6.as_ref().is_some_and(|b| b.value);
         link.accept_ra = raw.accept_ra.as_ref().is_some_and(|b| b.value);
         for a in &raw.addresses {
-            self.address(a, Mask::Required, &mut link);
+            self.address(a, Mask::Netplan, &mut link);
         }
         let mut extras = Extras::default();
         let link_name = link.name.value.clone();
@@ -120,7 +120,7 @@ impl Builder<'_> {
             }
             let text = RouteText {
                 to: r.to.as_ref(),
-                netmask: None,
+                mask: Mask::Netplan,
                 via: r.via.as_ref(),
                 metric: r.metric.as_ref(),
                 span: r.span,
