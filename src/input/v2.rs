@@ -49,6 +49,9 @@ pub struct Parameters {
     pub forward_delay: Option<Located<i128>>,
     /// Parameters ESXi has no equivalent for.
     pub ignored: Vec<Located<String>>,
+    /// The interfaces a bridge's `path-cost` and `port-priority` are keyed by, with the parameter's name:
+    /// nothing on ESXi, but netplan requires them to be defined.
+    pub ports: Vec<(&'static str, Located<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -487,7 +490,10 @@ impl Decoder<'_> {
             let Some(n) = f.get(key) else { continue };
             let kp = f.child(key);
             if let Some(ports) = self.open_map(n, &kp) {
-                for (_, value) in ports.entries() {
+                for (port, value) in ports.entries() {
+                    if let Some(port) = self.string(port, &kp) {
+                        p.ports.push((key, port));
+                    }
                     if let Some(v) = self.unsigned(value, &kp)
                         && v.value > max
                     {

@@ -458,8 +458,10 @@ impl Builder<'_> {
                     continue;
                 }
                 owner.insert(member.name.value.clone(), link.name.value.clone());
+                // netplan and cloud-init accept addresses on a member; on ESXi the NIC is an uplink of the
+                // vSwitch, so they go on a port group of that vSwitch, as a VLAN on a member does.
                 if member.is_addressed() {
-                    self.error(Code::InvalidReference, m.span, format!("`{}` is a member of `{}` but has addresses of its own", member.name.value, link.name.value), "put the addresses on the bond or bridge; members take `type: manual` (v1) or no addresses (v2)");
+                    self.warning(Code::Approximation, m.span, format!("the addresses of `{}`, a member of `{}`, go on `{}`'s vSwitch", member.name.value, link.name.value, link.name.value), "on ESXi a member NIC is a vSwitch uplink and holds no address: its addresses get a VMkernel NIC on the port group of its name; put them on the bond or bridge to say so");
                 }
             }
             if let LinkKind::Bond(b) = &link.kind
