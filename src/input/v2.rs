@@ -247,6 +247,11 @@ impl Decoder<'_> {
                 );
             }
         }
+        // netplan's renderer of a definition: its own `renderer:`, else the section's (given before it), else
+        // the document's. It means nothing on ESXi, but netplan's NetworkManager renderer refuses some keys.
+        let global = f
+            .get("renderer")
+            .and_then(|n| self.renderer(n, &f.child("renderer"), Section::Ethernets));
         for (key, section, out) in [
             ("ethernets", Section::Ethernets, &mut config.ethernets),
             ("bonds", Section::Bonds, &mut config.bonds),
@@ -255,16 +260,20 @@ impl Decoder<'_> {
         ] {
             let Some(node) = f.get(key) else { continue };
             let section_path = f.child(key);
+            let mut renderer = global.clone();
             for (id, def) in self.named_map(node, &section_path) {
-                // netplan allows a `renderer:` for the whole section among the device ids.
+                // netplan allows a `renderer:` for the rest of the section among the device ids.
                 if id.value == "renderer" && matches!(def.kind, Kind::Str(_)) {
+                    let path = format!("{section_path}.renderer");
+                    renderer = self.renderer(def, &path, section).or(renderer);
                     continue;
                 }
                 if !self.netplan_name(&id, true) {
                     continue;
                 }
                 let link_path = format!("{section_path}.{}", id.value);
-                if let Some(link) = self.v2_link(id, def, &link_path, section) {
+                if let Some(link) = self.v2_link(id, def, &link_path, section, renderer.as_deref())
+                {
                     out.push(link);
                 }
             }
@@ -278,6 +287,7 @@ impl Decoder<'_> {
         node: &Node,
         path: &str,
         section: Section,
+        renderer: Option<&str>,
     ) -> Option<Link> {
         let extra = match section {
             Section::Ethernets => ETHERNET_KEYS,
@@ -328,9 +338,25 @@ impl Decoder<'_> {
             path: path.to_string(),
             ..Link::default()
         };
+        let network_manager = f
+            .get("renderer")
+            .and_then(|n| self.renderer(n, &f.child("renderer"), section))
+            .as_deref()
+            .or(renderer)
+            == Some("NetworkManager");
         if let Some(m) = f.get("match")
             && let Some(mf) = self.map(m, &f.child("match"), &["macaddress", "name", "driver"])
         {
+            if network_manager
+                && f.get("set-name").is_none()
+                && let Some(driver) = mf.key("driver")
+            {
+                self.network_manager_refuses(
+                    &l.id.value,
+                    driver,
+                    "matching by driver without `set-name`",
+                );
+            }
             l.match_mac = mf
                 .get("macaddress")
                 .and_then(|n| self.string(n, &mf.child("macaddress")));
@@ -356,6 +382,13 @@ impl Decoder<'_> {
                 // An address may carry options: `- 10.0.0.5/24: {label: ...}`.
                 let address = match &a.kind {
                     Kind::Map(entries) if entries.len() == 1 => {
+                        if network_manager {
+                            self.network_manager_refuses(
+                                &l.id.value,
+                                &entries[0].0,
+                                "address options",
+                            );
+                        }
                         self.address_options(&entries[0].1, &format!("{p}[{i}]"));
                         self.string(&entries[0].0, &format!("{p}[{i}]"))
                     }
@@ -555,6 +588,36 @@ impl Decoder<'_> {
         self.diags
             .push(Diagnostic::error(Code::Name, Some(name.span), message).with_help(help));
         false
+    }
+
+    /// A `renderer:` value, refused as netplan refuses an unknown one (a VLAN may also name `sriov`).
+    fn renderer(&mut self, node: &Node, path: &str, section: Section) -> Option<String> {
+        match &node.kind {
+            Kind::Str(s)
+                if s == "networkd"
+                    || s == "NetworkManager"
+                    || (s == "sriov" && matches!(section, Section::Vlans)) =>
+            {
+                Some(s.clone())
+            }
+            _ => {
+                self.bad_value(node, path, "`networkd` or `NetworkManager`");
+                None
+            }
+        }
+    }
+
+    /// What netplan's NetworkManager renderer refuses of a definition, though ESXi would not care: a
+    /// document `netplan generate` refuses is refused here too.
+    fn network_manager_refuses(&mut self, id: &str, at: &Node, what: &str) {
+        self.diags.push(
+            Diagnostic::error(
+                Code::Unsupported,
+                Some(at.span),
+                format!("`{}`: netplan's NetworkManager renderer does not support {what}", clip(id)),
+            )
+            .with_help("netplan refuses this document; leave the definition to `renderer: networkd`, or drop what NetworkManager cannot do"),
+        );
     }
 
     fn bad_value(&mut self, node: &Node, path: &str, expected: &str) {
