@@ -367,14 +367,16 @@ impl Decoder<'_> {
                 self.netplan_name(&name, false);
             }
         }
+        // netplan does not check a `set-name` as it checks ids; on ESXi it names a port group, which
+        // `normalize` checks.
         l.set_name = f
             .get("set-name")
-            .and_then(|n| self.string(n, &f.child("set-name")))
-            .filter(|n| self.netplan_name(n, false));
+            .and_then(|n| self.string(n, &f.child("set-name")));
         self.netplan_values(&f);
         l.macaddress = f
             .get("macaddress")
-            .and_then(|n| self.string(n, &f.child("macaddress")));
+            .and_then(|n| self.string(n, &f.child("macaddress")))
+            .filter(|m| !self.special_mac(&l.id.value, m, network_manager));
         l.mtu = f.get("mtu").and_then(|n| self.int(n, &f.child("mtu")));
         if let Some(n) = f.get("addresses") {
             let p = f.child("addresses");
@@ -512,6 +514,12 @@ impl Decoder<'_> {
         p.lacp_rate = f
             .get("lacp-rate")
             .and_then(|n| self.string(n, &f.child("lacp-rate")));
+        if let (Some(n), Some(rate)) = (f.get("lacp-rate"), &p.lacp_rate)
+            && rate.value != "slow"
+            && rate.value != "fast"
+        {
+            self.bad_value(n, &f.child("lacp-rate"), "`slow` or `fast`");
+        }
         p.stp = f
             .get("stp")
             .and_then(|n| self.netplan_boolean(n, &f.child("stp")));
@@ -588,6 +596,41 @@ impl Decoder<'_> {
         self.diags
             .push(Diagnostic::error(Code::Name, Some(name.span), message).with_help(help));
         false
+    }
+
+    /// Whether a `macaddress:` is one of netplan's policies instead of an address: `permanent` and
+    /// `random` for every renderer, `preserve` and `stable` for NetworkManager's. `permanent` and `preserve`
+    /// keep the NIC's own MAC, which is what ESXi does; a VMkernel NIC takes the NIC's MAC whatever the
+    /// policy, so the others are ignored with a warning.
+    fn special_mac(&mut self, id: &str, mac: &Located<String>, network_manager: bool) -> bool {
+        let value = mac.value.as_str();
+        let everywhere = value == "permanent" || value == "random";
+        let manager_only = value == "preserve" || value == "stable";
+        if !everywhere && !manager_only {
+            return false;
+        }
+        if manager_only && !network_manager {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Mac,
+                    Some(mac.span),
+                    format!("`macaddress: {value}` of `{}` is a NetworkManager policy", clip(id)),
+                )
+                .with_help("netplan refuses it under `renderer: networkd`; give a MAC address, `permanent` or `random`"),
+            );
+        } else if value == "random" || value == "stable" {
+            self.diags.push(
+                Diagnostic::warning(
+                    Code::Approximation,
+                    Some(mac.span),
+                    format!("`macaddress: {value}` of `{}` is ignored", clip(id)),
+                )
+                .with_help(
+                    "a VMkernel NIC takes its NIC's own MAC, on which MAAS keys the DHCP lease",
+                ),
+            );
+        }
+        true
     }
 
     /// A `renderer:` value, refused as netplan refuses an unknown one (a VLAN may also name `sriov`).
