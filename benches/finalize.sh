@@ -4,11 +4,12 @@
 #
 # The disk has the size of a real ESXi build disk (32 GiB by default,
 # DISK_GIB=N to change it), an ESXi 7.0+ GPT (partition 1 FAT16 of 100 MiB,
-# 5 and 6 bootbanks, 7 VMFS-L, 8 VMFS) and a few hundred MiB of data at fixed
-# offsets: 208 MiB from /dev/urandom and 128 MiB of source text from /usr
+# 5 and 6 bootbanks of 4095 MiB, 6 formatted FAT16 with 64 KiB clusters as
+# the largest FAT16 must be, 7 VMFS-L, 8 VMFS) and a few hundred MiB of data at
+# fixed offsets: 208 MiB from /dev/urandom and 128 MiB of source text from /usr
 # (*.py, *.pm, *.h; repeated if there is less). Everything else is holes.
 #
-# Ours runs first: it writes curtin/ into partition 1 and compresses; pigz and
+# Ours runs first: it writes curtin/ into partition 6 and compresses; pigz and
 # gzip then compress the same, finalized disk. Each command runs once under
 # /usr/bin/time -v (wall time, max RSS) with the page cache warm. Our output
 # is checked with `zcat | cmp` against the disk at the end.
@@ -17,6 +18,10 @@
 # with apt-get when missing and running as root. About 1.5 GiB of free space
 # in $TMPDIR (default /tmp), on a file system with SEEK_HOLE (ext4, xfs,
 # btrfs, tmpfs).
+#
+# BASELINE=/path/to/maas-esxi adds a run of another build of maas-esxi (an
+# earlier commit's, say) on a copy of the same disk, right after ours, and its
+# row.
 #
 # Usage: benches/finalize.sh      (from anywhere; not part of scripts/test)
 set -euo pipefail
@@ -28,7 +33,7 @@ disk_gib=${DISK_GIB:-32}
 # shellcheck source=benches/common.sh
 source "$repo/benches/common.sh"
 
-header "(cd $repo && DISK_GIB=$disk_gib benches/finalize.sh)"
+header "(cd $repo && DISK_GIB=$disk_gib${BASELINE:+ BASELINE=$BASELINE} benches/finalize.sh)"
 
 section "tools"
 case ":$PATH:" in
@@ -62,12 +67,14 @@ section "disk: $disk_gib GiB sparse, ESXi 7.0+ layout"
 truncate -s "${disk_gib}G" "$disk"
 sgdisk --set-alignment=1 --new=1:64:204863 --typecode=1:EF00 \
     --set-alignment=2048 \
-    --new=5:208896:+4G --typecode=5:EBD0A0A2-B9E5-4433-87C0-68B6B72699C7 \
-    --new=6:0:+4G --typecode=6:EBD0A0A2-B9E5-4433-87C0-68B6B72699C7 \
+    --new=5:208896:+4095M --typecode=5:EBD0A0A2-B9E5-4433-87C0-68B6B72699C7 \
+    --new=6:0:+4095M --typecode=6:EBD0A0A2-B9E5-4433-87C0-68B6B72699C7 \
     --new=7:0:+8G --typecode=7:4EB2EA39-7855-4790-A79E-FAE495E10F36 \
     --new=8:0:0 --typecode=8:AA31E02A-400F-11DB-9590-000C2911D1B8 \
     "$disk" >/dev/null
 mkfs.fat -F 16 -n BOOT --offset 64 "$disk" $((204800 / 2)) >/dev/null 2>&1
+p6=$(sgdisk --info=6 "$disk" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+mkfs.fat -F 16 -s 128 -n ALTBOOTBANK --offset "$p6" "$disk" $((4095 << 10)) >/dev/null 2>&1
 
 # put OFFSET_MIB: copy stdin into the disk at OFFSET_MIB.
 put() {
@@ -108,7 +115,15 @@ measure() {
     echo "$name: $(cat "$work/$name") (wall s, max RSS KiB, bytes)" >&2
 }
 
+[[ -z ${BASELINE:-} ]] || cp --sparse=always "$disk" "$work/before.raw"
 measure ours /dev/null "$work/ours.dd.gz" "$bin" image finalize --raw "$disk" --out "$work/ours.dd.gz" --binary "$bin"
+if [[ -n ${BASELINE:-} ]]; then
+    # On a copy as the disk was before ours, with the same holes: the disk itself must stay what ours wrote.
+    cp --sparse=always "$work/before.raw" "$work/baseline.raw"
+    measure baseline /dev/null "$work/baseline.dd.gz" \
+        "$BASELINE" image finalize --raw "$work/baseline.raw" --out "$work/baseline.dd.gz" --binary "$bin"
+    rm "$work/baseline.raw" "$work/before.raw"
+fi
 measure pigz "$work/pigz.gz" "$work/pigz.gz" pigz -6 -c "$disk"
 measure gzip "$work/gzip.gz" "$work/gzip.gz" gzip -6 -c "$disk"
 
@@ -131,6 +146,10 @@ row() {
     }'
 }
 row "maas-esxi image finalize" "$ours_wall" "$ours_rss" "$ours_bytes"
+if [[ -n ${BASELINE:-} ]]; then
+    read -r base_wall base_rss base_bytes <"$work/baseline"
+    row "baseline image finalize" "$base_wall" "$base_rss" "$base_bytes"
+fi
 row "pigz -6 -c" "$pigz_wall" "$pigz_rss" "$pigz_bytes"
 row "gzip -6 -c" "$gzip_wall" "$gzip_rss" "$gzip_bytes"
 echo

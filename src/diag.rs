@@ -44,8 +44,17 @@ pub enum Code {
     BondMode,
     Gateway,
     Route,
+    SearchDomain,
     Approximation,
     Unreachable,
+    /// A size or offset that is not a whole number of sectors, or not a size at all.
+    Size,
+    /// Partition numbers, and partitions that overlap or leave the disk.
+    Partition,
+    /// Datastore extents: too many, or on partitions ESXi keeps for itself.
+    Extent,
+    /// Entries that have no meaning on ESXi (Linux storage layouts).
+    Ignored,
     /// Something ESXi has no equivalent for (a device kind, a route type, a netplan feature).
     Unsupported,
     /// A key written twice in one mapping.
@@ -54,6 +63,8 @@ pub enum Code {
     Limit,
     /// The config asks that the network be left alone (`config: disabled`).
     Disabled,
+    /// MAAS's reporting endpoint and OAuth token (`reporting.maas`).
+    Reporting,
 }
 
 /// One problem found in the input.
@@ -108,6 +119,16 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Adds an error at `span` with its help.
+    pub fn error(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::error(code, Some(span), message).with_help(help));
+    }
+
+    /// Adds a warning at `span` with its help.
+    pub fn warning(&mut self, code: Code, span: Span, message: String, help: &str) {
+        self.push(Diagnostic::warning(code, Some(span), message).with_help(help));
     }
 
     /// Turns every warning into an error (`--strict`).
@@ -181,3 +202,51 @@ impl<T: PartialEq> PartialEq for Located<T> {
 }
 
 impl<T: Eq> Eq for Located<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A diagnostic deep in a one-line JSON config (curtin's `$CONFIG`) shows a window of the line, with
+    /// the caret under the span and every secret, in the source and in the message, masked.
+    #[test]
+    fn secrets_are_masked_and_long_lines_windowed() {
+        let padding = "x".repeat(300);
+        let source = format!(
+            r#"{{"a":"{padding}","reporting":{{"maas":{{"consumer_key":"Kc8x2RbqZLz3","endpoint":"ftp://10.0.0.2/","token_key":"9VnUq4sYdE2h","token_secret":"Zr5tW8yBn3mQ"}}}},"z":"{padding}"}}"#
+        );
+        let col = source.find("\"ftp://").expect("the endpoint") + 1;
+        let d = Diagnostic::error(
+            Code::Reporting,
+            Some(Span {
+                line: 1,
+                col: col as u32,
+                len: 17,
+            }),
+            "the endpoint `ftp://10.0.0.2/` is not http; the token was 9VnUq4sYdE2h",
+        );
+        let out = render("config.json", &source, &[d]);
+        for secret in ["Kc8x2RbqZLz3", "9VnUq4sYdE2h", "Zr5tW8yBn3mQ"] {
+            assert!(!out.contains(secret), "{secret} in:\n{out}");
+        }
+        assert!(out.starts_with(
+            "error: the endpoint `ftp://10.0.0.2/` is not http; the token was ************\n"
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines
+            .iter()
+            .position(|l| l.starts_with("1 | "))
+            .expect("the source line");
+        assert!(lines[shown].len() < source.len() / 2, "{out}");
+        assert!(
+            lines[shown].contains(
+                r#""************","endpoint":"ftp://10.0.0.2/","token_key":"************""#
+            ),
+            "{out}"
+        );
+        let at = lines[shown]
+            .find("\"ftp://")
+            .expect("the endpoint is shown");
+        assert_eq!(lines[shown + 1].find('^'), Some(at), "{out}");
+    }
+}

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use maas_esxi::diag::{self, Diagnostic};
+use maas_esxi::diag;
 use maas_esxi::image::progress::Verbosity;
-use maas_esxi::{Options, check, plan, render};
+use maas_esxi::{Options, plan, render};
 
 /// Exit statuses; README documents this table.
 const EXIT_REJECTED: u8 = 1;
@@ -85,6 +85,9 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run by curtin, from the image's `curtin/curtin-hooks`: check $CONFIG, write the first-boot bundle into
+    /// the altbootbank mounted at $TARGET_MOUNT_POINT and remove curtin/.
+    CurtinHook(maas_esxi::hook::Args),
     /// Build the MAAS image from an ESXi installer ISO, or finalize a raw disk.
     Image {
         #[command(subcommand)]
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
             format,
             common,
         } => validate(configs, *format, &common.options(), color),
+        Command::CurtinHook(args) => maas_esxi::hook::run(args),
         Command::Image { command } => maas_esxi::image::run(command, verbosity),
         Command::Completions { shell } => completions(*shell),
         Command::Man { dir } => man(dir.as_deref()),
@@ -260,39 +264,6 @@ fn read_config(path: &PathBuf) -> anyhow::Result<(String, Vec<u8>)> {
     Ok((path.display().to_string(), bytes))
 }
 
-/// Checks one config's text; non-UTF-8 input is a rejected input, not a crash.
-fn check_bytes(bytes: &[u8], options: &Options) -> (String, maas_esxi::Outcome) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (text.to_string(), check(text, options)),
-        Err(e) => {
-            // Point at the bad byte: the text before it is valid, so its lines can be counted.
-            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
-            let line = valid.matches('\n').count() + 1;
-            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let mut diagnostics = diag::Diagnostics::default();
-            diagnostics.push(Diagnostic::error(
-                diag::Code::Syntax,
-                Some(diag::Span {
-                    line: u32::try_from(line).unwrap_or(u32::MAX),
-                    col: u32::try_from(col).unwrap_or(u32::MAX),
-                    len: 1,
-                }),
-                format!(
-                    "the config is not UTF-8 text (invalid byte at offset {})",
-                    e.valid_up_to()
-                ),
-            ));
-            (
-                valid,
-                maas_esxi::Outcome {
-                    plan: None,
-                    diagnostics,
-                },
-            )
-        }
-    }
-}
-
 fn translate(
     path: &PathBuf,
     format: TranslateFormat,
@@ -300,7 +271,7 @@ fn translate(
     color: bool,
 ) -> anyhow::Result<u8> {
     let (name, bytes) = read_config(path)?;
-    let (text, outcome) = check_bytes(&bytes, options);
+    let (text, outcome) = maas_esxi::check_bytes(&bytes, options);
     let style = diag::Style {
         format: diag::Format::Human,
         color,
@@ -343,7 +314,7 @@ fn validate(
                 continue;
             }
         };
-        let (text, outcome) = check_bytes(&bytes, options);
+        let (text, outcome) = maas_esxi::check_bytes(&bytes, options);
         rejected |= outcome.diagnostics.has_errors();
         let found = &outcome.diagnostics.0;
         let error_count = found.iter().filter(|d| d.is_error()).count();

@@ -42,8 +42,20 @@ pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// Renders diagnostics in the given style. Warnings that say the same thing about different objects
 /// (the same code and the same message apart from the names in backquotes) are shown once, with the
-/// other places listed.
+/// other places listed. Secret values (MAAS's OAuth token, passwords) are shown as `*`, in the source
+/// and in the messages.
 pub fn render_styled(file: &str, source: &str, diagnostics: &[Diagnostic], style: Style) -> String {
+    let masked = crate::secrets::Masked::new(source);
+    let source = masked.text.as_ref();
+    let diagnostics: Vec<Diagnostic> = diagnostics
+        .iter()
+        .map(|d| Diagnostic {
+            message: masked.mask(&d.message),
+            help: d.help.as_deref().map(|h| masked.mask(h)),
+            ..d.clone()
+        })
+        .collect();
+    let diagnostics = diagnostics.as_slice();
     let style_on = style.color;
     let renderer = if style_on {
         Renderer::styled()

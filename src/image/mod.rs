@@ -1,7 +1,7 @@
 //! The image builder: an ESXi installer ISO → a MAAS `ddgz` image, without Packer, root, nbd or FUSE.
 //!
 //! `kickstart` renders the KS.CFG, `build` drives QEMU through the installation, and `finalize` injects
-//! the curtin hook into partition 1 and compresses the disk. Unlike the translator, this module does IO.
+//! the curtin hook into partition 6 and compresses the disk. Unlike the translator, this module does IO.
 
 pub mod binary;
 pub mod build;
@@ -25,7 +25,7 @@ pub enum Command {
     Kickstart(kickstart::Args),
     /// Install ESXi from its ISO in QEMU and produce the MAAS `ddgz` image.
     Build(build::Args),
-    /// Inject the curtin hook into partition 1 of a raw ESXi disk and compress it to `ddgz`.
+    /// Inject the curtin hook into partition 6 of a raw ESXi disk and compress it to `ddgz`.
     Finalize(finalize::Args),
 }
 

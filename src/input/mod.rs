@@ -1,12 +1,15 @@
 //! Raw input formats: curtin network v1 and netplan v2, found in a whole curtin config, a bare `network:`
-//! document or a netplan file. Every YAML call of the project lives in this module.
+//! document or a netplan file; curtin storage v1 from a whole curtin config or a bare `storage:` document.
+//! Every YAML call of the project lives in this module.
 
 mod decode;
+pub mod reporting;
+pub mod storage;
 pub mod v1;
 pub mod v2;
 mod yaml;
 
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use decode::Decoder;
 use yaml::Kind;
 
@@ -17,27 +20,50 @@ pub enum Network {
     V2(v2::Config),
 }
 
-/// Parses `source` (YAML or JSON) and dispatches on `version:`. Problems go to `diags`; `None` means the
-/// document could not be read far enough to find a network configuration.
-pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
+/// The sections of one configuration, each in the format it was written in; a section the document does
+/// not have is `None`.
+#[derive(Debug)]
+pub struct Config {
+    pub network: Option<Network>,
+    pub storage: Option<storage::Config>,
+}
+
+/// Parses `source` (YAML or JSON), finds its network and storage sections and dispatches on `version:`.
+/// Problems go to `diags`; `None` means the document could not be read far enough to find either.
+pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Config> {
     let root = yaml::parse(source, diags)?;
     let mut de = Decoder { diags };
     let fields = de.open_map(&root, "")?;
-    let (section, path, at) = match (fields.get("network"), fields.get("version")) {
-        (Some(network), _) => (
+    let network = match (fields.get("network"), fields.get("version")) {
+        (Some(network), _) => Some((
             network,
             "network",
             fields.key("network").map_or(root.span, |k| k.span),
-        ),
-        (None, Some(_)) => (&root, "", root.span),
-        (None, None) => {
-            de.diags.push(
-                Diagnostic::error(Code::MissingKey, Some(root.span), "no network configuration found")
-                    .with_help("expected a curtin config or a document with a `network:` section, or a bare `version: 1` / `version: 2` network config"),
-            );
-            return None;
-        }
+        )),
+        (None, Some(_)) => Some((&root, "", root.span)),
+        (None, None) => None,
     };
+    let storage = fields.get("storage");
+    if network.is_none() && storage.is_none() {
+        de.diags.push(
+            Diagnostic::error(Code::MissingKey, Some(root.span), "no network or storage configuration found")
+                .with_help("expected a curtin config, a document with a `network:` or `storage:` section, or a bare `version: 1` / `version: 2` network config"),
+        );
+        return None;
+    }
+    let network =
+        network.and_then(|(section, path, at)| network_section(&mut de, section, path, at));
+    let storage = storage.and_then(|section| de.storage(section, "storage"));
+    Some(Config { network, storage })
+}
+
+/// The network section, by its `version:`.
+fn network_section(
+    de: &mut Decoder<'_>,
+    section: &yaml::Node,
+    path: &str,
+    at: Span,
+) -> Option<Network> {
     let section_fields = de.open_map(section, path)?;
     if let Some(config) = section_fields.get("config")
         && matches!(&config.kind, Kind::Str(s) if s == "disabled")
@@ -71,9 +97,8 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<Network> {
         Kind::Str(s) if s == "2" => Some(Network::V2(de.v2(section, path, at))),
         other => {
             let shown = match other {
-                Kind::Int(i) => i.to_string(),
                 Kind::Str(s) => format!("`{}`", crate::diag::clip(s)),
-                k => k.describe().to_string(),
+                k => k.shown(),
             };
             de.diags.push(
                 Diagnostic::error(

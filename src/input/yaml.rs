@@ -65,6 +65,15 @@ impl Kind {
         }
     }
 
+    /// A scalar as a message shows it (`2`, `` `two` ``), else its type.
+    pub fn shown(&self) -> String {
+        match self {
+            Kind::Int(i) => i.to_string(),
+            Kind::Str(s) => format!("`{s}`"),
+            k => k.describe().to_string(),
+        }
+    }
+
     /// Whether the value is an empty mapping, an empty list or null: "nothing here".
     pub fn is_empty(&self) -> bool {
         match self {

@@ -1,12 +1,19 @@
 //! The format-neutral network intent: what the MAAS config asks for, checked, before any ESXi decision.
 //!
 //! Links are kept in a canonical order (physical, bond, bridge, vlan; then by name) so that a v1 config and
-//! its netplan v2 twin give equal models whatever order their files list things in.
+//! its netplan v2 twin give equal models whatever order their files list things in. `storage` is the storage
+//! half: disks, partitions and datastores.
+
+pub mod storage;
+
+mod reporting;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::Located;
+
+pub use reporting::Reporting;
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Network {
@@ -17,6 +24,34 @@ pub struct Network {
     /// Static routes other than the default, in link order, then the config's global routes.
     pub routes: Vec<Route>,
     pub dns: Dns,
+}
+
+impl Network {
+    /// The MAAS-facing link, which carries the management vmk: the one whose static IPv4 subnet holds the
+    /// IPv4 default gateway (among the links that name the gateway, when one does), else the gateway's link
+    /// if it has IPv4 at all (DHCP), else the first link with an address.
+    pub fn management_link(&self) -> Option<&Link> {
+        if let Some(gw) = &self.gateway4
+            && let IpAddr::V4(via) = gw.via.value
+        {
+            let on_link = |l: &&Link| gw.link.as_deref().is_none_or(|n| n == l.name.value);
+            let found = self
+                .links
+                .iter()
+                .filter(on_link)
+                .find(|l| l.ipv4.iter().any(|a| a.value.contains(via)))
+                .or_else(|| {
+                    self.links
+                        .iter()
+                        .filter(on_link)
+                        .find(|l| l.dhcp4 || !l.ipv4.is_empty())
+                });
+            if found.is_some() {
+                return found;
+            }
+        }
+        self.links.iter().find(|l| l.is_addressed())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

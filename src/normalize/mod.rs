@@ -1,9 +1,13 @@
-//! Input → model: every semantic check of a network configuration. All diagnostics are collected; the
-//! caller fails once if any of them is an error.
+//! Input → model: every semantic check of a network configuration, and of a storage configuration
+//! (`storage`). All diagnostics are collected; the caller fails once if any of them is an error.
 
 mod prefix;
+mod reporting;
+mod storage;
 mod v1;
 mod v2;
+
+pub use storage::{EXTENTS_MAX, NAME_MAX, storage};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -12,6 +16,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span};
 use crate::input;
 use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
 use prefix::{Mask, Subject};
+
+pub use reporting::reporting;
 
 /// Normalizes a parsed network config. The model is returned even when errors were found, so that later
 /// stages are never reached with it only by the caller's choice.
@@ -285,7 +291,20 @@ impl Builder<'_> {
                 extras.servers.push(ip);
             }
         }
-        extras.search.extend(search.iter().cloned());
+        for s in search {
+            let domain = s.value.strip_suffix('.').unwrap_or(&s.value);
+            match dns_name_problem(domain) {
+                None => extras
+                    .search
+                    .push(Located::new(domain.to_string(), s.span)),
+                Some(why) => self.error(
+                    Code::SearchDomain,
+                    s.span,
+                    format!("search domain {:?} is not a DNS name: {why}", s.value),
+                    "a search domain is a DNS name: labels of letters, digits and hyphens (1 to 63 characters, no hyphen first or last) joined by dots, 253 characters at most; list each domain as its own item",
+                ),
+            }
+        }
     }
 
     /// Resolves a reference to another link through the ids and names registered so far.
@@ -324,18 +343,17 @@ impl Builder<'_> {
         });
         let mut net = Network::default();
         let mut all = Extras::default();
+        // Each link's DNS entries, in canonical link order, until the management link is known.
+        let mut link_dns = Vec::new();
         for p in pending {
+            link_dns.push((p.link.name.value.clone(), p.extras.servers, p.extras.search));
             net.links.push(p.link);
             all.gateways.extend(p.extras.gateways);
             all.routes.extend(p.extras.routes);
-            all.servers.extend(p.extras.servers);
-            all.search.extend(p.extras.search);
         }
         let global = std::mem::take(&mut self.global);
         all.gateways.extend(global.gateways);
         all.routes.extend(global.routes);
-        all.servers.extend(global.servers);
-        all.search.extend(global.search);
 
         for (via, link) in all.gateways {
             let slot = if via.value.is_ipv4() {
@@ -365,19 +383,7 @@ impl Builder<'_> {
                 net.routes.push(r);
             }
         }
-        let mut dns = Dns::default();
-        for s in all.servers {
-            if !dns.servers.contains(&s.value) {
-                dns.servers.push(s.value);
-            }
-        }
-        for s in all.search {
-            let domain = s.value.trim().trim_end_matches('.').to_string();
-            if !domain.is_empty() && !dns.search.contains(&domain) {
-                dns.search.push(domain);
-            }
-        }
-        net.dns = dns;
+        net.dns = dns_in_order(&net, global.servers, global.search, link_dns);
         if !net.links.iter().any(Link::is_addressed) && !self.diags.has_errors() {
             let span = self.section;
             self.error(
@@ -610,6 +616,73 @@ fn members_of_kind(kind: &LinkKind) -> &[Located<String>] {
     }
 }
 
+/// A link's name with the DNS servers and search domains its configuration names.
+type LinkDns = (String, Vec<Located<IpAddr>>, Vec<Located<String>>);
+
+/// The host's DNS servers and search domains, de-duplicated, in the order an operator expects: the global
+/// entries (MAAS's own DNS), then the management link's, then the other links' in canonical order. A
+/// resolver that only an out-of-band subnet names never becomes the primary one.
+fn dns_in_order(
+    net: &Network,
+    servers: Vec<Located<IpAddr>>,
+    search: Vec<Located<String>>,
+    mut links: Vec<LinkDns>,
+) -> Dns {
+    if let Some(management) = net.management_link()
+        && let Some(i) = links
+            .iter()
+            .position(|(name, ..)| *name == management.name.value)
+    {
+        let first = links.remove(i);
+        links.insert(0, first);
+    }
+    let mut dns = Dns::default();
+    let groups =
+        std::iter::once((servers, search)).chain(links.into_iter().map(|(_, s, d)| (s, d)));
+    for (servers, search) in groups {
+        for s in servers {
+            if !dns.servers.contains(&s.value) {
+                dns.servers.push(s.value);
+            }
+        }
+        for d in search {
+            if !dns.search.contains(&d.value) {
+                dns.search.push(d.value);
+            }
+        }
+    }
+    dns
+}
+
+/// Why `name` is not a DNS name as MAAS validates domain names: labels of 1 to 63 ASCII letters, digits
+/// and hyphens, neither starting nor ending with a hyphen, joined by dots, 253 characters at most.
+fn dns_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".to_string());
+    }
+    if name.len() > 253 {
+        return Some(format!("it is {} characters long", name.len()));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Some(format!("{c:?} is not allowed"));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Some("it has an empty label".to_string());
+        }
+        if label.len() > 63 {
+            return Some(format!("label `{label}` is longer than 63 characters"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(format!("label `{label}` starts or ends with a hyphen"));
+        }
+    }
+    None
+}
+
 /// A new link of the given kind with nothing configured yet.
 fn blank(name: Located<String>, kind: LinkKind) -> Link {
     Link {
@@ -644,4 +717,43 @@ struct RouteText<'a> {
     via: Option<&'a Located<String>>,
     metric: Option<&'a Located<i128>>,
     span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_name_problem;
+
+    #[test]
+    fn search_domains_are_dns_names() {
+        let ok = [
+            "maas",
+            "dc1.example.com",
+            "a-b.c0",
+            &"a".repeat(63),
+            &["a"; 127].join("."),
+        ];
+        for name in ok {
+            assert_eq!(dns_name_problem(name), None, "{name}");
+        }
+        let bad = [
+            "",
+            "two words",
+            "a,b",
+            "*.maas",
+            "$(reboot)",
+            "it's",
+            "\"q\"",
+            "a..b",
+            ".maas",
+            "-a.maas",
+            "a-.maas",
+            "tab\there",
+            "é.maas",
+            &"a".repeat(64),
+            &["a"; 128].join("."),
+        ];
+        for name in bad {
+            assert!(dns_name_problem(name).is_some(), "{name:?} was accepted");
+        }
+    }
 }

@@ -3,10 +3,12 @@
 //!
 //! `network` is the plan's shape for the network (what the script and the JSON plan read); `links` walks
 //! the model's link graph and orders the work; `teaming`, `vmks` and `routes` decide one concern each.
+//! `storage` is the storage half: disks, partitions and datastores.
 
 mod links;
 pub mod network;
 mod routes;
+pub mod storage;
 mod teaming;
 mod vmks;
 
@@ -53,18 +55,28 @@ impl Default for Options {
     }
 }
 
-/// What the host must look like. Serialized, it is the JSON plan: keys in kebab-case.
+/// What the host must look like. Serialized, it is the JSON plan: keys in kebab-case. A half the config
+/// does not have is absent, and the script leaves that side of the host alone.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Plan {
     pub format_version: u32,
-    pub network: Network,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<storage::Storage>,
 }
 
 /// Builds the plan; approximations become warnings, what ESXi cannot do becomes errors.
-pub fn plan(net: &model::Network, options: &Options, diags: &mut Diagnostics) -> Plan {
+pub fn plan(
+    net: Option<&model::Network>,
+    disks: Option<&model::storage::Storage>,
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
-        network: links::Planner::new(net, diags).network(options),
+        network: net.map(|net| links::Planner::new(net, diags).network(options)),
+        storage: disks.map(|disks| storage::plan(disks, diags)),
     }
 }

@@ -14,12 +14,12 @@ pub struct Network {
     pub vmks: Vec<Vmk>,
     pub routes: Vec<Route>,
     pub dns: Dns,
-    /// What the script rebuilds, on DHCP, if no VMkernel NIC ends up with an address.
+    /// The management vmk's path to MAAS, which the script checks last and rebuilds when a command failed.
     pub fallback: Option<Fallback>,
 }
 
-/// The management vmk in its simplest working form: on its port group and vSwitch, with the first active
-/// uplink, its MAC, and DHCP.
+/// The management vmk in its simplest working form: on its vSwitch with the boot NIC (the first active
+/// uplink), on its port group with its VLAN, with its MAC, and its planned IPv4 configuration, else DHCP.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Fallback {
@@ -29,6 +29,11 @@ pub struct Fallback {
     /// Index into `nics`.
     pub uplink: Option<usize>,
     pub mac: Option<String>,
+    /// The port group's VLAN id; 0 means untagged.
+    pub vlan: u16,
+    pub vswitch_mtu: u32,
+    pub mtu: u32,
+    pub ipv4: Ipv4,
 }
 
 #[derive(Clone, Debug, Serialize)]

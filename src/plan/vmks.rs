@@ -175,7 +175,8 @@ impl Planner<'_, '_> {
             .collect()
     }
 
-    /// The management vmk on DHCP, on its port group and vSwitch with the first active uplink.
+    /// The management vmk's path to MAAS: its vSwitch with the first active uplink, its port group and
+    /// VLAN, its MAC and its planned IPv4 configuration.
     pub(super) fn fallback(
         &self,
         vmks: &[Vmk],
@@ -183,57 +184,53 @@ impl Planner<'_, '_> {
         vswitches: &[VSwitch],
     ) -> Option<Fallback> {
         let vmk = vmks.first()?;
-        let vswitch = portgroups
-            .iter()
-            .find(|pg| pg.name == vmk.portgroup)
-            .map(|pg| pg.vswitch.clone())
-            .unwrap_or_default();
-        let uplink = vswitches
-            .iter()
-            .find(|vs| vs.name == vswitch)
-            .and_then(|vs| vs.teaming.active.first().or(vs.uplinks.first()).copied());
+        let pg = portgroups.iter().find(|pg| pg.name == vmk.portgroup);
+        let vswitch = pg.map(|pg| pg.vswitch.clone()).unwrap_or_default();
+        let vs = vswitches.iter().find(|vs| vs.name == vswitch);
         Some(Fallback {
             vmk: vmk.name.clone(),
             portgroup: vmk.portgroup.clone(),
+            uplink: vs.and_then(|vs| vs.teaming.active.first().or(vs.uplinks.first()).copied()),
+            vswitch_mtu: vs.map_or(1500, |vs| vs.mtu),
             vswitch,
-            uplink,
             mac: vmk.mac.clone(),
+            vlan: pg.map_or(0, |pg| pg.vlan),
+            mtu: vmk.mtu,
+            ipv4: vmk.ipv4.clone(),
         })
     }
 
-    /// The management vmk: the one whose subnet holds the IPv4 default gateway (on the gateway's link when
-    /// the config names one), else the first vmk with an address of any kind.
+    /// The management vmk: on the management link, the one whose subnet holds the IPv4 default gateway,
+    /// else its first with IPv4, else its first.
     fn management_index(&self, vmks: &[(&str, &Ipv4)]) -> Option<usize> {
-        if let Some(gw) = &self.net.gateway4
-            && let IpAddr::V4(via) = gw.via.value
-        {
-            let holds = |ipv4: &Ipv4| match ipv4 {
+        let link = self.net.management_link()?;
+        let ours: Vec<usize> = (0..vmks.len())
+            .filter(|&i| vmks[i].0 == link.name.value)
+            .collect();
+        let via = match self.net.gateway4.as_ref().map(|g| g.via.value) {
+            Some(IpAddr::V4(via)) => Some(via),
+            _ => None,
+        };
+        let holds = |ipv4: &Ipv4| match (ipv4, via) {
+            (
                 Ipv4::Static {
                     address, prefix, ..
-                } => address.parse().is_ok_and(|addr| {
-                    Ipv4Net {
-                        addr,
-                        prefix: *prefix,
-                    }
-                    .contains(via)
-                }),
-                _ => false,
-            };
-            let on_link = |link: &str| gw.link.as_deref().is_none_or(|l| l == link);
-            if let Some(i) = vmks
-                .iter()
-                .position(|(link, ipv4)| on_link(link) && holds(ipv4))
-            {
-                return Some(i);
-            }
-            if let Some(i) = vmks
-                .iter()
-                .position(|(link, ipv4)| on_link(link) && !matches!(ipv4, Ipv4::None))
-            {
-                return Some(i);
-            }
-        }
-        if vmks.is_empty() { None } else { Some(0) }
+                },
+                Some(via),
+            ) => address.parse().is_ok_and(|addr| {
+                Ipv4Net {
+                    addr,
+                    prefix: *prefix,
+                }
+                .contains(via)
+            }),
+            _ => false,
+        };
+        ours.iter()
+            .find(|&&i| holds(vmks[i].1))
+            .or_else(|| ours.iter().find(|&&i| !matches!(vmks[i].1, Ipv4::None)))
+            .or(ours.first())
+            .copied()
     }
 
     fn check_portgroup_names(&mut self, pgs: &[PortGroup]) {

@@ -10,7 +10,10 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 use crate::plan::Plan;
 
 const PRELUDE: &str = include_str!("templates/prelude.sh");
+const MAAS: &str = include_str!("templates/maas.sh");
 const NETWORK: &str = include_str!("templates/network.sh.j2");
+const STORAGE: &str = include_str!("templates/storage.sh.j2");
+const HOST: &str = include_str!("templates/host.sh");
 const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
 
 /// Quotes `s` as one POSIX sh word: single quotes, with each `'` written as `'\''`.
@@ -66,8 +69,14 @@ fn environment() -> Environment<'static> {
     // The templates are part of the binary; failing to load them is a bug caught by every test.
     env.add_template("prelude.sh", PRELUDE)
         .expect("the prelude template parses");
+    env.add_template("maas.sh", MAAS)
+        .expect("the MAAS steps template parses");
     env.add_template("network.sh.j2", NETWORK)
         .expect("the network template parses");
+    env.add_template("storage.sh.j2", STORAGE)
+        .expect("the storage template parses");
+    env.add_template("host.sh", HOST)
+        .expect("the host steps template parses");
     env.add_template("firstboot.sh", FIRSTBOOT)
         .expect("the first-boot template parses");
     env

@@ -433,3 +433,59 @@ fn completions_and_man_pages_come_from_the_command_line_definitions() {
     let build = std::fs::read_to_string(dir.path().join("maas-esxi-image-build.1")).expect("page");
     assert!(build.contains("root\\-password\\-file"), "{build}");
 }
+
+#[test]
+fn a_storage_only_config_gives_a_script_without_a_network_part() {
+    let config = "fixtures/storage/vmfs7-default-single-disk.yaml";
+    let out = maas_esxi(&["translate", config], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(
+        script.contains("\nstep storage fatal storage_part\n"),
+        "no storage step"
+    );
+    assert!(
+        !script.contains("network_part"),
+        "a network part without a network config"
+    );
+    let out = maas_esxi(&["translate", "--format", "json", config], None);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(plan.get("network").is_none());
+    assert_eq!(plan["storage"]["datastores"][0]["name"], "datastore1");
+}
+
+#[test]
+fn a_config_with_neither_network_nor_storage_is_rejected() {
+    snapshot(
+        "cli-nothing-found",
+        transcript(&["validate", "-"], Some("reporting:\n  maas: {}\n")),
+    );
+}
+
+#[test]
+fn errors_in_both_halves_are_reported_at_once() {
+    let config = "\
+network:
+  version: 1
+  config:
+  - type: vlan
+    name: vlan4095
+    vlan_link: eno1
+    vlan_id: 4095
+  - type: physical
+    name: eno1
+    mac_address: '52:54:00:12:34:56'
+    subnets: [{type: dhcp4}]
+storage:
+  version: 1
+  config:
+  - {id: sda, type: disk, grub_device: true, serial: S1}
+  - {id: sda-part8, type: partition, device: sda, number: 8, size: 100G}
+  - {id: ds, name: vm/store, type: vmfs6, devices: [sda-part8]}
+";
+    let out = maas_esxi(&["validate", "-"], Some(config));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("VLAN id 4095 is out of range"), "{stderr}");
+    assert!(stderr.contains("datastore name \"vm/store\""), "{stderr}");
+}

@@ -17,15 +17,22 @@ fn run(path: &std::path::Path) -> (String, maas_esxi::Outcome, String) {
     (name, outcome, rendered)
 }
 
+/// The valid fixtures: network configs (some with storage) and storage configs.
+fn valid_files() -> Vec<std::path::PathBuf> {
+    let network = fixture_files("network");
+    let storage = fixture_files("storage");
+    assert!(
+        network.len() >= 25 && storage.len() >= 12,
+        "expected at least 25 network and 12 storage fixtures, found {} and {}",
+        network.len(),
+        storage.len()
+    );
+    network.into_iter().chain(storage).collect()
+}
+
 #[test]
 fn valid_fixtures_translate() {
-    let files = fixture_files("network");
-    assert!(
-        files.len() >= 25,
-        "expected at least 25 network fixtures, found {}",
-        files.len()
-    );
-    for path in files {
+    for path in valid_files() {
         let (name, outcome, diagnostics) = run(&path);
         let plan = outcome
             .plan
@@ -105,7 +112,7 @@ fn v1_and_v2_twins_give_the_same_model() {
 /// The same input bytes give the same output bytes.
 #[test]
 fn output_is_deterministic() {
-    for path in fixture_files("network") {
+    for path in valid_files() {
         let source = std::fs::read_to_string(&path).expect("fixture is readable");
         let a = check(&source, &Options::default())
             .plan
@@ -114,5 +121,49 @@ fn output_is_deterministic() {
             .plan
             .map(|p| render::script(&p));
         assert_eq!(a, b, "{}", path.display());
+    }
+}
+
+/// A search domain that is not a DNS name is refused where it stands, in v1 and v2 alike: commas, quotes,
+/// globs and command substitutions never reach the host. (v1 splits a string at spaces into domains, as
+/// cloud-init does; netplan does not, so there a space is refused too.)
+#[test]
+fn search_domains_that_are_not_dns_names_are_refused() {
+    for domain in [
+        "two words",
+        "a,b",
+        "it's",
+        "\"q\"",
+        "*",
+        "$(reboot)",
+        "-a.maas",
+        "a..b",
+    ] {
+        let quoted = serde_json::to_string(domain).expect("a JSON string");
+        let v1 = format!(
+            "version: 1\nconfig:\n- type: physical\n  name: eno1\n  mac_address: '52:54:00:00:00:01'\n  subnets:\n  - type: dhcp4\n- type: nameserver\n  search: [maas, {quoted}]\n"
+        );
+        let v2 = format!(
+            "network:\n  version: 2\n  ethernets:\n    eno1:\n      dhcp4: true\n      nameservers:\n        search: [maas, {quoted}]\n"
+        );
+        let formats = if domain.contains(' ') {
+            vec![(v2, 7)]
+        } else {
+            vec![(v1, 9), (v2, 7)]
+        };
+        for (source, line) in formats {
+            let outcome = check(&source, &Options::default());
+            let found = outcome
+                .diagnostics
+                .0
+                .iter()
+                .find(|d| d.is_error() && d.code == diag::Code::SearchDomain);
+            let span = found.and_then(|d| d.span);
+            assert!(
+                outcome.plan.is_none() && span.is_some_and(|s| s.line == line),
+                "{domain:?} not refused at line {line}: {:?}",
+                outcome.diagnostics
+            );
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! A short fuzz run of the input parsers, driven by proptest: mutated fixtures and arbitrary text must give
-//! diagnostics, never a panic. Longer runs: `PROPTEST_CASES=100000 cargo test --test it fuzz`.
+//! A short fuzz run of the input parsers, driven by proptest: mutated fixtures (network and storage) and
+//! arbitrary text must give diagnostics, never a panic. Longer runs: `PROPTEST_CASES=100000 cargo test --test it fuzz`.
 
 use maas_esxi::{Options, check};
 use proptest::prelude::*;
@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use crate::fixture_files;
 
 fn corpus() -> Vec<String> {
-    ["network", "invalid"]
+    ["network", "storage", "invalid"]
         .iter()
         .flat_map(|d| fixture_files(d))
         .filter_map(|p| std::fs::read_to_string(p).ok())
@@ -41,6 +41,11 @@ fn edit() -> impl Strategy<Value = Edit> {
         Just("vlan_id: -1".to_string()),
         Just("mtu: 1e309".to_string()),
         Just("version: 2".to_string()),
+        Just("type: vmfs6".to_string()),
+        Just("devices: [sda-part3, sda-part3]".to_string()),
+        Just("size: 1.5G".to_string()),
+        Just("number: 129".to_string()),
+        Just("grub_device: true".to_string()),
         Just("\t".to_string()),
         Just("é".to_string()),
         "[ -~]{1,8}",

@@ -3,10 +3,18 @@
 //! and `image finalize` on synthetic ESXi disks.
 
 mod cli;
+#[path = "../shared/curtin.rs"]
+mod curtin;
+#[path = "../shared/disk.rs"]
+mod disk;
 mod finalize;
 mod fixtures;
 mod fuzz;
+mod hook;
 mod kickstart;
+#[path = "../shared/maas.rs"]
+mod maas;
+mod maas_md;
 mod media;
 mod netplan;
 mod package;
@@ -111,19 +119,7 @@ pub fn read_pty(mut controller: std::fs::File) -> String {
 
 /// Runs a tool that must succeed.
 pub fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    disk::run_output(std::process::Command::new(program).args(args))
 }
 
 /// The headers of a dynamically linked x86-64 executable: one program header, `PT_INTERP`.

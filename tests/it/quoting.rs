@@ -70,7 +70,7 @@ proptest! {
 fn plan_named(name: &str) -> Plan {
     Plan {
         format_version: maas_esxi::plan::FORMAT_VERSION,
-        network: Network {
+        network: Some(Network {
             nics: vec![Nic {
                 mac: "52:54:00:00:00:01".into(),
                 link: name.into(),
@@ -116,8 +116,13 @@ fn plan_named(name: &str) -> Plan {
                 vswitch: "vSwitch0".into(),
                 uplink: Some(0),
                 mac: None,
+                vlan: 0,
+                vswitch_mtu: 1500,
+                mtu: 1500,
+                ipv4: Ipv4::Dhcp,
             }),
-        },
+        }),
+        storage: None,
     }
 }
 

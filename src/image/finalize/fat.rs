@@ -89,6 +89,46 @@ pub fn write_files<D: Read + Write + Seek>(
     })
 }
 
+/// Whether the root of the FAT volume at `range` of `disk` has a directory `name`; the volume is only read.
+pub fn has_dir<D: Read + Seek>(
+    disk: &mut D,
+    range: Range<u64>,
+    name: &str,
+) -> anyhow::Result<bool> {
+    let volume = fscommon::StreamSlice::new(ReadOnly(disk), range.start, range.end)?;
+    let fs = fatfs::FileSystem::new(volume, options()).context("not a FAT file system")?;
+    let entry = find(&fs.root_dir(), name).context("reading the root directory")?;
+    Ok(entry.is_some_and(|e| e.is_dir()))
+}
+
+/// A disk that refuses every write: what reads a FAT volume cannot change it.
+struct ReadOnly<D>(D);
+
+impl<D: Read> Read for ReadOnly<D> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<D: Seek> Seek for ReadOnly<D> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl<D> Write for ReadOnly<D> {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "internal error, this is a bug: a write to a volume opened read-only",
+        ))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Checks that `files` fit into [`DIR`], counting the clusters of the files they replace as free, and
 /// creates [`DIR`] if it is missing.
 fn make_room<T: fatfs::ReadWriteSeek>(
@@ -125,8 +165,8 @@ fn make_room<T: fatfs::ReadWriteSeek>(
             .sum::<u64>();
     if needed > free + reclaimed {
         bail!(
-            "not enough space in {name}: {DIR}/ needs {} but only {} are free{} (ESXi 6.x has a 4 MB partition 1, \
-             7.0 and later 100 MB; see the README for the small static build of maas-esxi)",
+            "not enough space in {name}: {DIR}/ needs {} but only {} are free{} (partition 6 is 250 MB on ESXi \
+             6.7, 500 MB to 4 GB on 7.0 and later; see the README for the small static build of maas-esxi)",
             super::size(needed * cluster_size),
             super::size((free + reclaimed) * cluster_size),
             if reclaimed > 0 {

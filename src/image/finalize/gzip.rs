@@ -320,7 +320,6 @@ fn worker(
     pieces: &mpsc::Sender<(u64, io::Result<Piece>)>,
     zeros: &ZeroRuns,
 ) {
-    let mut deflater = Compress::new(Compression::new(LEVEL), false);
     let mut buf = Vec::new();
     loop {
         let job = match jobs.lock() {
@@ -328,7 +327,7 @@ fn worker(
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let piece = deflate_chunk(input, &job, &mut buf, &mut deflater, zeros);
+        let piece = deflate_chunk(input, &job, &mut buf, zeros);
         if pieces.send((job.seq, piece)).is_err() {
             return;
         }
@@ -341,7 +340,6 @@ fn deflate_chunk(
     input: &File,
     job: &Job,
     buf: &mut Vec<u8>,
-    deflater: &mut Compress,
     zeros: &ZeroRuns,
 ) -> io::Result<Piece> {
     let window = job.start.min(WINDOW) as usize;
@@ -361,7 +359,7 @@ fn deflate_chunk(
         } else {
             let dict_start = (window + pos).saturating_sub(WINDOW as usize);
             deflate_run(
-                deflater,
+                Compression::new(LEVEL),
                 &buf[dict_start..window + pos],
                 &buf[window + pos..window + run_end],
                 &mut deflate,
@@ -396,13 +394,17 @@ fn run(data: &[u8], offset: u64, pos: usize) -> (usize, bool) {
 }
 
 /// Appends `data` as raw deflate primed with `dictionary` and ended with a full flush.
+///
+/// Each run gets a compressor of its own: one reused through `Compress::reset` (zlib-rs) produced
+/// different, valid, streams for the same run depending on what it had compressed before, which made the
+/// output depend on which worker took which chunk.
 fn deflate_run(
-    deflater: &mut Compress,
+    level: Compression,
     dictionary: &[u8],
     data: &[u8],
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    deflater.reset();
+    let mut deflater = Compress::new(level, false);
     if !dictionary.is_empty() {
         deflater
             .set_dictionary(dictionary)
@@ -441,10 +443,9 @@ impl ZeroRuns {
     }
 
     fn deflate_zeros(n: usize) -> io::Result<Vec<u8>> {
-        let mut deflater = Compress::new(Compression::best(), false);
         let mut out = Vec::with_capacity(n / 512 + 1024);
         let zeros = vec![0; n];
-        deflate_run(&mut deflater, &[], &zeros, &mut out)?;
+        deflate_run(Compression::best(), &[], &zeros, &mut out)?;
         Ok(out)
     }
 

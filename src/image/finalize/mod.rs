@@ -1,11 +1,13 @@
-//! `image finalize`: write `curtin/` into the FAT partition 1 of a raw disk, then compress it to `ddgz`.
+//! `image finalize`: write `curtin/` into the FAT partition 6 of a raw disk, then compress it to `ddgz`.
 //!
 //! curtin writes the image to the target disk, mounts each partition and runs `curtin/curtin-hooks` from
-//! the last one that has a `curtin/` directory; only partition 1 (FAT16) is mountable on an ESXi disk.
-//! The hook is a shell wrapper around the static `maas-esxi` binary next to it.
+//! the one that has a `curtin/` directory. Partition 6 is the altbootbank (FAT16, 250 MB on ESXi 6.7, 500
+//! MB to 4 GB on 7.0 and later): there is room for the binary on every release, and it is where the hook
+//! leaves the first-boot bundle, through the mount point curtin made. The hook is a shell wrapper around
+//! the static `maas-esxi` binary next to it.
 
-mod fat;
-mod gpt;
+pub(crate) mod fat;
+pub(crate) mod gpt;
 mod gzip;
 
 use std::fmt;
@@ -23,7 +25,7 @@ use super::{binary, preflight};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The raw disk image (sparse or dense) an ESXi installation left; partition 1 is changed in place.
+    /// The raw disk image (sparse or dense) an ESXi installation left; partition 6 is changed in place.
     #[arg(long)]
     pub raw: PathBuf,
     /// Where to write the gzip-compressed image.
@@ -71,11 +73,11 @@ pub struct Report {
     /// The binary written as `curtin/maas-esxi`.
     pub binary: PathBuf,
     pub binary_bytes: u64,
-    /// Byte range of partition 1 in the disk.
+    /// Byte range of partition 6 in the disk.
     pub partition: Range<u64>,
     /// `FAT12`, `FAT16` or `FAT32`.
     pub fat_type: &'static str,
-    /// Free bytes in partition 1 before and after writing `curtin/`.
+    /// Free bytes in partition 6 before and after writing `curtin/`.
     pub free_before: u64,
     pub free_after: u64,
     /// The disk's length.
@@ -93,7 +95,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "wrote {dir}/{HOOK} and {dir}/{BINARY} ({}, from {}) into partition 1 of {} ({}, {} free of {} before, {} after)",
+            "wrote {dir}/{HOOK} and {dir}/{BINARY} ({}, from {}) into partition {PARTITION} of {} ({}, {} free of {} before, {} after)",
             size(self.binary_bytes),
             self.binary.display(),
             self.raw.display(),
@@ -131,9 +133,9 @@ pub fn run(args: &Args, verbosity: Verbosity) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Writes `curtin/curtin-hooks` and `curtin/maas-esxi` into partition 1 of the raw disk, then compresses
+/// Writes `curtin/curtin-hooks` and `curtin/maas-esxi` into partition 6 of the raw disk, then compresses
 /// the whole disk to a gzip file. The output appears only when complete; the disk is changed only inside
-/// partition 1, and not at all when the files do not fit.
+/// partition 6, and not at all when the files do not fit.
 pub fn finalize(options: &Options) -> anyhow::Result<Report> {
     let raw = options.raw.display();
     let out = options.out.display();
@@ -295,8 +297,8 @@ pub const HOOK_SCRIPT: &str = r#"#!/bin/sh
 exec "$(dirname -- "$0")/maas-esxi" curtin-hook "$@"
 "#;
 
-/// The partition that gets `curtin/`: the FAT system boot partition.
-pub const PARTITION: u32 = 1;
+/// The partition that gets `curtin/`: the altbootbank.
+pub const PARTITION: u32 = 6;
 
 /// The names of the hook and the binary inside `curtin/`.
 const HOOK: &str = "curtin-hooks";

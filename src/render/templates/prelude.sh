@@ -1,7 +1,11 @@
-LOG=${MAAS_ESXI_LOG:-/var/log/maas-esxi.log}
+LOG=${MAAS_ESXI_LOG:-$MAAS_ESXI_ROOT/var/log/maas-esxi.log}
+case $LOG in */*) mkdir -p "${LOG%/*}" 2>/dev/null ;; esac
 TAB=$(printf '\t')
 NL='
 '
+# The separators of the tables `query` makes: between the fields of a row, and between the items of a list.
+SEP=$(printf '\037')
+ISEP=$(printf '\036')
 failures=0
 failed=''
 changes=0
@@ -23,9 +27,13 @@ run() {
   return 1
 }
 
-# query VAR 'FIELD FIELD...' CMD...: runs an esxcli command with --formatter=csv and stores the named fields of every
-# row in VAR, tab separated, one row a line. Columns are found by header name (case, spaces and
-# punctuation ignored), never by position; quoted fields and trailing commas are understood.
+# query VAR 'FIELD...' CMD...: runs an esxcli command with --formatter=csv and stores the named fields of every
+# row in VAR: one row a line, its fields separated by $SEP. Columns are found by header name (case, spaces and
+# punctuation ignored), never by position; a field may name alternatives: `DHCPv6Enabled|DHCPv6`. A value is
+# stored exactly as esxcli printed it, its CSV quoting undone and nothing trimmed; an empty cell is an empty
+# field. A field marked `[]` is a list, which esxcli prints as one cell holding a CSV line of items, each
+# followed by a comma: its items are stored separated by $ISEP. esxcli writes a line break inside a value as
+# `\n` and prints no control characters, so neither separator can occur in a value.
 query() {
   q_var=$1
   q_fields=$2
@@ -37,8 +45,8 @@ query() {
     eval "$q_var=''"
     return 1
   fi
-  q_rows=$(printf '%s\n' "$q_out" | W="$q_fields" awk '
-    function split_csv(line,   n, i, c, f, quoted) {
+  q_rows=$(printf '%s\n' "$q_out" | W="$q_fields" S="$SEP" I="$ISEP" awk '
+    function split_csv(line, cell,   n, i, c, f, quoted) {
       n = 0; f = ""; quoted = 0
       for (i = 1; i <= length(line); i++) {
         c = substr(line, i, 1)
@@ -53,40 +61,54 @@ query() {
       cell[++n] = f
       return n
     }
+    function items(v,   n, i, out) {
+      if (v == "") return ""
+      n = split_csv(v, item)
+      if (item[n] == "") n--
+      out = ""
+      for (i = 1; i <= n; i++) out = out (i > 1 ? ENVIRON["I"] : "") item[i]
+      return out
+    }
     function key(s) { s = tolower(s); gsub(/[^a-z0-9]/, "", s); return s }
     BEGIN { nw = split(ENVIRON["W"], want, " ") }
-    /^[ \t\r]*$/ { next }
-    !header { n = split_csv($0); for (i = 1; i <= n; i++) col[key(cell[i])] = i; header = 1; next }
+    /^\r?$/ { next }
+    !header { n = split_csv($0, cell); for (i = 1; i <= n; i++) col[key(cell[i])] = i; header = 1; next }
     {
-      n = split_csv($0); row = ""
+      n = split_csv($0, cell); row = ""
       for (j = 1; j <= nw; j++) {
-        # A wanted field may name alternatives: `RouterAdvEnabled|RouterAdvertisementsEnabled`.
-        na = split(want[j], alt, "|"); v = ""
+        w = want[j]; list = sub(/\[\]$/, "", w)
+        na = split(w, alt, "|"); v = ""
         for (a = 1; a <= na; a++) { k = key(alt[a]); if (k in col && col[k] <= n) { v = cell[col[k]]; break } }
-        gsub(/[\t\n]/, " ", v); gsub(/, +/, ",", v); sub(/,+$/, "", v); sub(/^ +/, "", v); sub(/ +$/, "", v)
-        row = row (j > 1 ? "\t" : "") v
+        if (list) v = items(v)
+        row = row (j > 1 ? ENVIRON["S"] : "") v
       }
-      for (i in cell) delete cell[i]
       print row
     }')
   eval "$q_var=\$q_rows"
 }
 
 # get TABLE KEY N: field N of the first row of TABLE whose first field is KEY.
-get() { printf '%s\n' "$1" | K="$2" awk -F "$TAB" -v n="$3" '$1 == ENVIRON["K"] { print $n; exit }'; }
+get() { printf '%s\n' "$1" | K="$2" awk -F "$SEP" -v n="$3" '$1 == ENVIRON["K"] { print $n; exit }'; }
 # has TABLE KEY: whether TABLE has a row whose first field is KEY.
-has() { printf '%s\n' "$1" | K="$2" awk -F "$TAB" '$1 == ENVIRON["K"] { found = 1; exit } END { exit !found }'; }
-# inlist LIST ITEM: whether the comma separated LIST holds ITEM.
-inlist() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+has() { printf '%s\n' "$1" | K="$2" awk -F "$SEP" '$1 == ENVIRON["K"] { found = 1; exit } END { exit !found }'; }
+# nth TABLE N: field N of the first row of TABLE.
+nth() { printf '%s\n' "$1" | awk -F "$SEP" -v n="$2" 'NR == 1 { print $n; exit }'; }
+# inlist LIST ITEM: whether the $ISEP separated LIST holds ITEM.
+inlist() { case "$ISEP$1$ISEP" in *"$ISEP$2$ISEP"*) return 0 ;; esac; return 1; }
+# items LIST: the items of a $ISEP separated LIST, one a line.
+items() { [ -z "$1" ] || printf '%s\n' "$1" | tr "$ISEP" '\n'; }
+# commas LIST: a $ISEP separated LIST written as esxcli takes a list, with commas.
+commas() { printf '%s' "$1" | tr "$ISEP" ','; }
+# mark VAR ITEM: adds ITEM as a line to variable VAR; marked LINES ITEM: whether ITEM is one of the lines of LINES.
+mark() { eval "$1=\"\$$1\$2\$NL\""; }
+marked() { case "$NL$1" in *"$NL$2$NL"*) return 0 ;; esac; return 1; }
 lower() { printf '%s' "$1" | tr 'A-Z' 'a-z'; }
 # nic_by_mac MAC: the vmnic with that MAC (any case).
-nic_by_mac() { printf '%s\n' "$NICS" | M="$1" awk -F "$TAB" 'tolower($2) == tolower(ENVIRON["M"]) { print $1; exit }'; }
+nic_by_mac() { printf '%s\n' "$NICS" | M="$1" awk -F "$SEP" 'tolower($2) == tolower(ENVIRON["M"]) { print $1; exit }'; }
 # prefix_of NETMASK: the prefix length of a dotted IPv4 netmask.
 prefix_of() {
   printf '%s\n' "$1" | awk -F . '{ n = 0; for (i = 1; i <= 4; i++) { v = $i; while (v > 0) { n += v % 2; v = int(v / 2) } } print n }'
 }
-# list_clean LIST: drops empty items from a comma separated list.
-list_clean() { printf '%s' "$1" | tr -s ',' | sed 's/^,//; s/,$//'; }
 # teaming NAME: esxcli's spelling of a load-balancing policy, as the plan spells it.
 teaming() {
   case $(lower "$1") in
@@ -113,6 +135,6 @@ finish() {
     say "$failures command(s) failed, $changes change(s) made:$failed"
     exit 1
   fi
-  say "network configured: $changes change(s)"
+  say "host configured: $changes change(s)"
   exit 0
 }

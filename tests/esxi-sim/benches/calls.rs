@@ -14,7 +14,7 @@ fn main() {
     println!("|---|--:|--:|--:|--:|--:|--:|--:|");
     let mut totals = [0usize; 7];
     for case in &cases {
-        let host = support::fresh(&support::macs(&case.model));
+        let host = case.fresh(&support::macs(&case.model));
         let needed = support::required_changes(&host.host, &case.plan);
         let first = support::run(&host, &case.script, &format!("{}-bench-1", case.name));
         let mut again = first.sim.clone();

@@ -16,7 +16,7 @@ pub struct Sim {
 /// One command run against the host.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Call {
-    /// `esxcli`, `partedUtil`, `vmkfstools`.
+    /// `esxcli`, `partedUtil`, `vmkfstools`, `vim-cmd`.
     pub tool: String,
     pub args: Vec<String>,
     /// The command's kind, e.g. `esxcli network vswitch standard add`, `partedUtil add`.
@@ -27,13 +27,16 @@ pub struct Call {
 }
 
 /// A planned failure: the `nth` call (1-based, counting every call), or the first call whose command line
-/// (the tool and its arguments without esxcli's formatter options) contains `matching`.
+/// (the tool and its arguments without esxcli's formatter options) contains `matching`; with `repeat`, every
+/// such call, as a host that keeps refusing.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Fault {
     pub nth: Option<usize>,
     pub matching: Option<String>,
     pub message: String,
     pub fired: bool,
+    #[serde(default)]
+    pub repeat: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -177,6 +180,50 @@ pub struct Firewall {
 pub struct Ruleset {
     pub id: String,
     pub enabled: bool,
+    /// Whether the ruleset applies to every remote address; otherwise to `allowed_ips` only.
+    pub allowed_all: bool,
+    /// Addresses and networks (`a.b.c.d/n`).
+    pub allowed_ips: Vec<String>,
+}
+
+impl Firewall {
+    /// Whether the host may open a TCP connection to `ip`:`port`: the firewall is off, or an enabled
+    /// ruleset lets it out. Outbound TCP rules as ESXi's rulesets have them: httpClient 80 and 443,
+    /// sshClient 22, and nfsClient every port, to the addresses in its list.
+    pub fn allows_outbound_tcp(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        !self.enabled
+            || self.rulesets.iter().any(|r| {
+                let ports: &[u16] = match r.id.as_str() {
+                    "httpClient" => &[80, 443],
+                    "sshClient" => &[22],
+                    "nfsClient" => &[port],
+                    _ => &[],
+                };
+                r.enabled
+                    && ports.contains(&port)
+                    && (r.allowed_all || r.allowed_ips.iter().any(|a| covers(a, ip)))
+            })
+    }
+}
+
+/// Whether the address or network `allowed` (`a.b.c.d`, `a.b.c.d/n`, IPv6 alike) holds `ip`.
+fn covers(allowed: &str, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let (addr, prefix) = allowed.split_once('/').unwrap_or((allowed, ""));
+    let Ok(addr) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    let bits = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+        IpAddr::V6(v6) => (u128::from(v6), 128),
+    };
+    let ((a, width), (b, other)) = (bits(addr), bits(ip));
+    if width != other {
+        return false;
+    }
+    let prefix: u32 = prefix.parse().unwrap_or(width);
+    let mask = u128::MAX.checked_shl(128 - prefix.min(width)).unwrap_or(0);
+    a & mask == b & mask
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -305,6 +352,7 @@ impl Host {
                     "sshServer",
                     "sshClient",
                     "httpClient",
+                    "nfsClient",
                     "ntpClient",
                     "dhcp",
                     "dns",
@@ -314,6 +362,8 @@ impl Host {
                 .map(|id| Ruleset {
                     id: (*id).into(),
                     enabled: matches!(*id, "sshServer" | "dhcp" | "dns" | "webAccess"),
+                    allowed_all: true,
+                    allowed_ips: vec![],
                 })
                 .collect(),
             },

@@ -1,9 +1,11 @@
-//! A simulated ESXi host command line for maas-esxi's tests: `esxcli`, `partedUtil` and `vmkfstools` with the
-//! real option grammar, output formats and error messages, acting on host state kept in a JSON file.
+//! A simulated ESXi host command line for maas-esxi's tests: `esxcli`, `partedUtil`, `vmkfstools` and
+//! `vim-cmd` with the real option grammar, output formats and error messages, acting on host state kept in a
+//! JSON file.
 //!
-//! The binary is multi-call: run as `esxcli`, `localcli`, `partedUtil` or `vmkfstools` (a symlink), it executes
-//! that command against the state file named by `$ESXI_SIM_STATE`; run as `esxi-sim`, it creates hosts, runs
-//! scripts against them under busybox sh and reports state and call counts. Test support, not product.
+//! The binary is multi-call: run as `esxcli`, `localcli`, `partedUtil`, `vmkfstools` or `vim-cmd` (a
+//! symlink), it executes that command against the state file named by `$ESXI_SIM_STATE`; run as `esxi-sim`,
+//! it creates hosts, runs scripts against them under busybox sh and reports state and call counts. Test
+//! support, not product.
 
 pub mod args;
 pub mod host;
@@ -20,7 +22,7 @@ use anyhow::Context;
 pub use host::{Fault, Host, Profile, Sim};
 
 /// The tools a script finds first in PATH when run against a simulated host.
-pub const TOOLS: &[&str] = &["esxcli", "localcli", "partedUtil", "vmkfstools"];
+pub const TOOLS: &[&str] = &["esxcli", "localcli", "partedUtil", "vmkfstools", "vim-cmd"];
 
 impl Sim {
     pub fn new(profile: &Profile) -> Sim {

@@ -15,7 +15,7 @@ use esxi_sim::{Fault, Sim, TOOLS, tool};
 #[derive(Parser, Debug)]
 #[command(
     name = "esxi-sim",
-    about = "A simulated ESXi host command line (esxcli, partedUtil, vmkfstools)"
+    about = "A simulated ESXi host command line (esxcli, partedUtil, vmkfstools, vim-cmd)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -75,6 +75,9 @@ enum Cmd {
         matching: Option<String>,
         #[arg(long, default_value = "Sysinfo error: Busy (injected fault)")]
         message: String,
+        /// Fail every matching call, not only the first.
+        #[arg(long, requires = "matching")]
+        repeat: bool,
     },
 }
 
@@ -172,6 +175,7 @@ fn cli(cli: Cli) -> anyhow::Result<u8> {
             nth,
             matching,
             message,
+            repeat,
         } => {
             let mut sim = Sim::load(&state)?;
             sim.faults.push(Fault {
@@ -179,6 +183,7 @@ fn cli(cli: Cli) -> anyhow::Result<u8> {
                 matching,
                 message,
                 fired: false,
+                repeat,
             });
             sim.save(&state)?;
             Ok(0)

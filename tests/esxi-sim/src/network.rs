@@ -851,9 +851,13 @@ fn interface_add(host: &mut Host, args: &Args) -> Result<Output, String> {
             vs.name, vs.mtu
         ));
     }
+    // Without --mac-address the host makes up a MAC no other vmk has.
     let mac = match args.str("mac-address") {
         Some(m) => parse_mac(m)?,
-        None => generated_mac(host.vmks.len() + 1 + number.unwrap_or_default() as usize),
+        None => (host.vmks.len() + 1 + number.unwrap_or_default() as usize..)
+            .map(generated_mac)
+            .find(|m| !host.vmks.iter().any(|k| &k.mac == m))
+            .unwrap_or_default(),
     };
     if let Some(other) = host.vmks.iter().find(|k| k.mac == mac) {
         return Err(format!(

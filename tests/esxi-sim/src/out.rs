@@ -247,16 +247,32 @@ fn human_blocks(rows: &[Record], keyed: bool) -> String {
         .join("\n")
 }
 
+/// One CSV cell as esxcli's CSV formatter writes it: a value with a comma or a double quote is quoted
+/// (quotes doubled), a line break is written as `\n`, an unset or empty value is an empty cell. A list is
+/// one quoted cell holding each item followed by a comma, the items quoted one level deeper (quotes
+/// doubled again), so the cell's content is itself a CSV line; an empty list is an empty cell.
 fn csv_cell(value: &Value) -> String {
-    let raw = match value {
-        Value::List(items) => items.iter().map(|i| format!("{i},")).collect(),
-        other => other.human(),
-    };
-    if raw.contains([',', '"', '\n']) {
-        format!("\"{}\"", raw.replace('"', "\"\""))
-    } else {
-        raw
+    match value {
+        Value::List(items) if items.is_empty() => String::new(),
+        Value::List(items) => {
+            let inner: String = items.iter().map(|i| csv_quoted(i, 2) + ",").collect();
+            format!("\"{inner}\"")
+        }
+        other => csv_quoted(&other.human(), 1),
     }
+}
+
+/// A primitive at a quoting depth: 1 in a row, 2 inside a list.
+fn csv_quoted(value: &str, depth: usize) -> String {
+    let text = value.replace('\n', "\\n");
+    if !text.contains([',', '"']) {
+        return text;
+    }
+    let quotes = "\"".repeat(depth);
+    format!(
+        "{quotes}{}{quotes}",
+        text.replace('"', &"\"".repeat(2 * depth))
+    )
 }
 
 fn sorted_fields(record: &Record) -> Vec<(String, &Value)> {
@@ -410,6 +426,31 @@ vmnic1  Down             0  a4:bf:01:4e:37:15  1500  Intel(R) Ethernet Controlle
         assert_eq!(
             render(&Output::Table(rows), Formatter::Csv),
             "MTU,Name,Uplinks,\n1500,vSwitch0,\"vmnic0,vmnic1,\",\n"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_like_esxcli() {
+        let rows = vec![
+            Record::new("PortGroup")
+                .field("Name", Value::str("a,b \"c\""))
+                .field("Gateway", Value::str(""))
+                .field("Uplinks", Value::List(vec![]))
+                .field("Note", Value::str("two\nlines")),
+            Record::new("PortGroup")
+                .field("Name", Value::str(" spaced "))
+                .field("Gateway", Value::str("10.0.0.1"))
+                .field(
+                    "Uplinks",
+                    Value::List(vec!["x,y".into(), "q\"".into(), "z".into()]),
+                )
+                .field("Note", Value::str("")),
+        ];
+        assert_eq!(
+            render(&Output::Table(rows), Formatter::Csv),
+            "Gateway,Name,Note,Uplinks,\n\
+             ,\"a,b \"\"c\"\"\",two\\nlines,,\n\
+             10.0.0.1, spaced ,,\"\"\"x,y\"\",\"\"q\"\"\"\"\"\",z,\",\n"
         );
     }
 

@@ -1,7 +1,8 @@
-//! `esxcli system …` and `esxcli network firewall …`: hostname, version, NTP, advanced settings, firewall.
+//! `esxcli system …` and `esxcli network firewall …`: hostname, version, NTP, advanced settings, firewall
+//! rulesets and their allowed addresses.
 
 use crate::args::{Args, Kind, Opt};
-use crate::host::Host;
+use crate::host::{Host, Ruleset};
 use crate::out::{Output, Record, Value};
 use crate::tool::Command;
 
@@ -115,6 +116,34 @@ pub fn commands() -> Vec<Command> {
             },
             mutating: true,
             run: ruleset_set,
+        },
+        Command {
+            path: "network firewall ruleset allowedip list",
+            opts: &const { [Opt::new('r', "ruleset-id", Kind::Str)] },
+            mutating: false,
+            run: allowedip_list,
+        },
+        Command {
+            path: "network firewall ruleset allowedip add",
+            opts: &const {
+                [
+                    Opt::new('r', "ruleset-id", Kind::Str).required(),
+                    Opt::new('i', "ip-address", Kind::Str).required(),
+                ]
+            },
+            mutating: true,
+            run: allowedip_add,
+        },
+        Command {
+            path: "network firewall ruleset allowedip remove",
+            opts: &const {
+                [
+                    Opt::new('r', "ruleset-id", Kind::Str).required(),
+                    Opt::new('i', "ip-address", Kind::Str).required(),
+                ]
+            },
+            mutating: true,
+            run: allowedip_remove,
         },
         Command {
             path: "network firewall refresh",
@@ -319,18 +348,26 @@ fn firewall_set(host: &mut Host, args: &Args) -> Result<Output, String> {
     Ok(Output::Empty)
 }
 
-fn ruleset_list(host: &mut Host, args: &Args) -> Result<Output, String> {
+/// The rulesets a list command shows: all, or the one `--ruleset-id` names.
+fn listed<'h>(host: &'h Host, args: &Args) -> Result<Vec<&'h Ruleset>, String> {
     let only = args.str("ruleset-id");
     if let Some(id) = only
         && !host.firewall.rulesets.iter().any(|r| r.id == id)
     {
         return Err(format!("Invalid ruleset id {id}"));
     }
+    Ok(host
+        .firewall
+        .rulesets
+        .iter()
+        .filter(|r| only.is_none_or(|id| id == r.id))
+        .collect())
+}
+
+fn ruleset_list(host: &mut Host, args: &Args) -> Result<Output, String> {
     Ok(Output::Table(
-        host.firewall
-            .rulesets
-            .iter()
-            .filter(|r| only.is_none_or(|id| id == r.id))
+        listed(host, args)?
+            .into_iter()
             .map(|r| {
                 Record::new("Ruleset")
                     .field("Name", Value::str(&r.id))
@@ -340,16 +377,74 @@ fn ruleset_list(host: &mut Host, args: &Args) -> Result<Output, String> {
     ))
 }
 
-fn ruleset_set(host: &mut Host, args: &Args) -> Result<Output, String> {
+fn ruleset_mut<'h>(host: &'h mut Host, args: &Args) -> Result<&'h mut Ruleset, String> {
     let id = args.str("ruleset-id").unwrap_or_default();
-    let ruleset = host
-        .firewall
+    host.firewall
         .rulesets
         .iter_mut()
         .find(|r| r.id == id)
-        .ok_or_else(|| format!("Invalid ruleset id {id}"))?;
+        .ok_or_else(|| format!("Invalid ruleset id {id}"))
+}
+
+fn ruleset_set(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let ruleset = ruleset_mut(host, args)?;
     if let Some(e) = args.bool("enabled") {
         ruleset.enabled = e;
+    }
+    if let Some(all) = args.bool("allowed-all") {
+        ruleset.allowed_all = all;
+    }
+    Ok(Output::Empty)
+}
+
+fn allowedip_list(host: &mut Host, args: &Args) -> Result<Output, String> {
+    Ok(Output::Table(
+        listed(host, args)?
+            .into_iter()
+            .map(|r| {
+                let allowed = if r.allowed_all {
+                    vec!["All".to_string()]
+                } else {
+                    r.allowed_ips.clone()
+                };
+                Record::new("RulesetAllowedIP")
+                    .field("Ruleset", Value::str(&r.id))
+                    .field("Allowed IP Addresses", Value::List(allowed))
+            })
+            .collect(),
+    ))
+}
+
+fn allowedip_add(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let ip = args.str("ip-address").unwrap_or_default().to_string();
+    if ip
+        .split('/')
+        .next()
+        .is_none_or(|a| a.parse::<std::net::IpAddr>().is_err())
+    {
+        return Err(format!("Invalid IP address {ip}"));
+    }
+    let ruleset = ruleset_mut(host, args)?;
+    if ruleset.allowed_all {
+        return Err(format!(
+            "Ruleset {} allows all IP addresses: set --allowed-all=false before adding one",
+            ruleset.id
+        ));
+    }
+    if ruleset.allowed_ips.contains(&ip) {
+        return Err("Ip address already exist.".into());
+    }
+    ruleset.allowed_ips.push(ip);
+    Ok(Output::Empty)
+}
+
+fn allowedip_remove(host: &mut Host, args: &Args) -> Result<Output, String> {
+    let ip = args.str("ip-address").unwrap_or_default();
+    let ruleset = ruleset_mut(host, args)?;
+    let before = ruleset.allowed_ips.len();
+    ruleset.allowed_ips.retain(|a| a != ip);
+    if ruleset.allowed_ips.len() == before {
+        return Err(format!("Ip address {ip} is not in the allowed list"));
     }
     Ok(Output::Empty)
 }

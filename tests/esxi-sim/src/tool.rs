@@ -78,7 +78,7 @@ pub fn run(
     let (invocation, line) = classify(tool, argv);
     let number = sim.calls.len() + 1;
     let fault = sim.faults.iter_mut().find(|f| {
-        !f.fired
+        (!f.fired || f.repeat)
             && (f.nth == Some(number)
                 || f.matching
                     .as_ref()
@@ -93,6 +93,7 @@ pub fn run(
             "esxcli" | "localcli" => esxcli(&mut next, argv),
             "partedUtil" => storage::parted_util(&mut next, argv, stdin),
             "vmkfstools" => storage::vmkfstools(&mut next, argv, stdin),
+            "vim-cmd" => storage::vim_cmd(&mut next, argv),
             other => Outcome::error(&format!("{other}: not found")),
         };
         if outcome.status == 0 {

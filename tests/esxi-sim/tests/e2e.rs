@@ -8,7 +8,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::{
-    Case, cases, check_host, fresh, macs, network_view, reachable, required_changes, run,
+    Case, Management, assert_no_problems, cases, check_host, macs, management, network_view,
+    par_flat_map, par_map, required_changes, run,
 };
 
 fn settings() -> insta::Settings {
@@ -21,12 +22,7 @@ fn settings() -> insta::Settings {
 /// Runs `f` on every fixture on all cores, and fails with every fixture's problems listed.
 fn each_case(f: impl Fn(&Case) -> Vec<String> + Sync) {
     let problems = for_cases(f);
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 /// Runs `f` on every fixture on all cores; the problems it found, each prefixed with its fixture.
@@ -37,14 +33,11 @@ fn for_cases(f: impl Fn(&Case) -> Vec<String> + Sync) -> Vec<String> {
         "expected the network fixtures, found {}",
         all.len()
     );
-    par_map(&all, |c| {
+    par_flat_map(&all, |c| {
         f(c).into_iter()
             .map(|p| format!("{}: {p}", c.name))
             .collect::<Vec<_>>()
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 #[test]
@@ -52,7 +45,7 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
     let hosts = std::sync::Mutex::new(Vec::new());
     let problems = for_cases(|case| {
         let mut problems = Vec::new();
-        let host = fresh(&macs(&case.model));
+        let host = case.fresh(&macs(&case.model));
         let first = run(&host, &case.script, &format!("{}-first", case.name));
         if first.status != 0 {
             problems.push(format!(
@@ -61,8 +54,13 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
             ));
         }
         problems.extend(check_host(&case.model, &first.sim.host));
+        match management(&case.model, &first.sim.host) {
+            (Management::Planned, _) => {}
+            (other, why) => problems.push(format!("management vmk {other:?}: {why}")),
+        }
+        problems.extend(first.expansions.iter().cloned());
         let required = required_changes(&host.host, &case.plan);
-        let mutating = first.stats().mutating;
+        let mutating = Case::network_changes(&first);
         if mutating != required {
             problems.push(format!(
                 "first run made {mutating} changes; the plan needs {required} on a fresh host"
@@ -77,13 +75,7 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
         again.calls.clear();
         let second = run(&again, &case.script, &format!("{}-second", case.name));
         if second.status != 0 || second.stats().mutating != 0 {
-            let changes: Vec<String> = second
-                .sim
-                .calls
-                .iter()
-                .filter(|c| c.mutating)
-                .map(|c| c.args.join(" "))
-                .collect();
+            let changes = second.changes();
             problems.push(format!(
                 "re-run exited {} with changes {changes:?}",
                 second.status
@@ -92,6 +84,7 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
         if network_view(&second.sim.host, false) != network_view(&first.sim.host, false) {
             problems.push("re-run changed the host".into());
         }
+        problems.extend(second.expansions.iter().cloned());
         problems
     });
     let mut hosts = hosts.into_inner().expect("not poisoned");
@@ -101,26 +94,25 @@ fn every_fixture_configures_the_host_and_a_rerun_changes_nothing() {
             insta::assert_json_snapshot!(format!("{name}.host"), host);
         }
     });
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 #[test]
 fn nic_order_and_mac_case_do_not_matter() {
     each_case(|case| {
         let macs = macs(&case.model);
-        let reference = run(&fresh(&macs), &case.script, &format!("{}-ref", case.name));
+        let reference = run(
+            &case.fresh(&macs),
+            &case.script,
+            &format!("{}-ref", case.name),
+        );
         let mut shuffled: Vec<String> = macs.iter().map(|m| m.to_ascii_uppercase()).collect();
         shuffled.reverse();
         if shuffled.len() > 2 {
             shuffled.rotate_left(1);
         }
         let other = run(
-            &fresh(&shuffled),
+            &case.fresh(&shuffled),
             &case.script,
             &format!("{}-shuffled", case.name),
         );
@@ -148,49 +140,32 @@ fn nic_order_and_mac_case_do_not_matter() {
 /// (a bond, a VLAN, IPv6, DHCP …) without running every fixture once per kind.
 const FIXTURES_PER_KIND: usize = 3;
 
-/// Runs `f` on every item on all cores.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let size = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(size)
-            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("no panic in a worker"))
-            .collect()
-    })
-}
-
 #[test]
-fn one_failed_command_of_each_kind_is_reported_and_leaves_the_host_reachable() {
+fn one_failed_command_of_each_kind_is_reported_and_keeps_the_management_vmk_addressed() {
     let all = cases();
-    // The kinds of command each fixture's script runs, and the kind of its last call.
-    let clean: Vec<(BTreeSet<String>, String)> = par_map(&all, |case| {
-        let run = run(
-            &fresh(&macs(&case.model)),
+    // The calls each fixture's script makes on a fresh host.
+    let clean: Vec<Vec<esxi_sim::host::Call>> = par_map(&all, |case| {
+        run(
+            &case.fresh(&macs(&case.model)),
             &case.script,
             &format!("{}-clean", case.name),
-        );
-        let kinds = run.sim.calls.iter().map(|c| c.kind.clone()).collect();
-        (
-            kinds,
-            run.sim
-                .calls
-                .last()
-                .map(|c| c.kind.clone())
-                .unwrap_or_default(),
         )
+        .sim
+        .calls
     });
-    let kinds: BTreeSet<&String> = clean.iter().flat_map(|(k, _)| k).collect();
+    // The storage part's commands fail in the storage end-to-end test.
+    let kinds: BTreeSet<&String> = clean
+        .iter()
+        .flatten()
+        .map(|c| &c.kind)
+        .filter(|k| k.starts_with("esxcli network"))
+        .collect();
     // Each kind fails in a few fixtures that run it, spread so that every fixture takes its share.
     let mut load = vec![0usize; all.len()];
     let mut jobs: Vec<(usize, String)> = Vec::new();
     for kind in kinds {
         let mut users: Vec<usize> = (0..all.len())
-            .filter(|&i| clean[i].0.contains(kind))
+            .filter(|&i| clean[i].iter().any(|c| &c.kind == kind))
             .collect();
         users.sort_by_key(|&i| (load[i], i));
         for &i in users.iter().take(FIXTURES_PER_KIND) {
@@ -198,10 +173,9 @@ fn one_failed_command_of_each_kind_is_reported_and_leaves_the_host_reachable() {
             jobs.push((i, kind.clone()));
         }
     }
-    let problems: Vec<String> = par_map(&jobs, |(i, kind)| {
+    let problems: Vec<String> = par_flat_map(&jobs, |(i, kind)| {
         let case = &all[*i];
-        let last_kind = &clean[*i].1;
-        let mut host = fresh(&macs(&case.model));
+        let mut host = case.fresh(&macs(&case.model));
         host.faults.push(esxi_sim::Fault {
             matching: Some(kind.clone()),
             message: "Sysinfo error: Busy (injected fault)".into(),
@@ -219,37 +193,41 @@ fn one_failed_command_of_each_kind_is_reported_and_leaves_the_host_reachable() {
         if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
             problems.push(format!("the failure is not reported:\n{}", faulty.stderr));
         }
-        if !reachable(&faulty.sim.host) {
-            problems.push("no vmk has an address afterwards".into());
-        }
         if kind == "esxcli network nic list" {
-            if faulty.stats().mutating != 0 {
+            if Case::network_changes(&faulty) != 0 {
                 problems.push("changed the host without knowing its NICs".into());
             }
-        } else if !faulty
-            .sim
-            .calls
-            .iter()
-            .skip(failed_at + 1)
-            .any(|c| &c.kind == last_kind)
-        {
-            problems.push("the script stopped at the failure instead of carrying on".into());
+        } else {
+            if let (Management::Lost, why) = management(&case.model, &faulty.sim.host) {
+                problems.push(format!("the management vmk is lost: {why}"));
+            }
+            // The script went on: every kind of listing the clean run made after this point still ran.
+            // (Changes may rightly be skipped: what could not be listed is not removed.)
+            let listed = |calls: &[esxi_sim::host::Call]| -> BTreeSet<String> {
+                calls
+                    .iter()
+                    .skip(failed_at + 1)
+                    .filter(|c| !c.mutating)
+                    .map(|c| c.kind.clone())
+                    .collect()
+            };
+            let skipped: Vec<String> = listed(&clean[*i])
+                .difference(&listed(&faulty.sim.calls))
+                .cloned()
+                .collect();
+            if !skipped.is_empty() {
+                problems.push(format!(
+                    "the script stopped at the failure: {skipped:?} never ran"
+                ));
+            }
         }
         problems
             .into_iter()
             .map(|p| format!("{}: {kind}: {p}", case.name))
             .collect()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    });
     assert!(jobs.len() >= 20, "only {} fault runs", jobs.len());
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 /// The checker is not a rubber stamp: an unconfigured host fails it for every fixture, and each kind of damage
@@ -258,15 +236,18 @@ fn one_failed_command_of_each_kind_is_reported_and_leaves_the_host_reachable() {
 fn the_checker_notices_what_is_wrong() {
     each_case(|case| {
         let mut problems = Vec::new();
-        let host = fresh(&macs(&case.model));
+        let host = case.fresh(&macs(&case.model));
         if check_host(&case.model, &host.host).is_empty() {
             problems.push("an unconfigured host passed the check".into());
+        }
+        if management(&case.model, &host.host).0 == Management::Planned {
+            problems.push("the installer's vmk0 passed for the planned management vmk".into());
         }
         let good = run(&host, &case.script, &format!("{}-checker", case.name))
             .sim
             .host;
         type Damage = fn(&mut esxi_sim::Host) -> bool;
-        let damages: [(&str, Damage); 8] = [
+        let damages: [(&str, Damage); 10] = [
             ("VLAN changed", |h| {
                 h.portgroups
                     .iter_mut()
@@ -300,6 +281,14 @@ fn the_checker_notices_what_is_wrong() {
             ("route lost", |h| h.routes.pop().is_some()),
             ("MTU lowered", |h| {
                 h.vmks.first_mut().map(|k| k.mtu -= 1).is_some()
+            }),
+            ("DNS servers reordered", |h| {
+                h.dns.servers.reverse();
+                h.dns.servers.len() > 1
+            }),
+            ("search domains reordered", |h| {
+                h.dns.search.reverse();
+                h.dns.search.len() > 1
             }),
             ("VM Network removed", |h| {
                 let before = h.portgroups.len();

@@ -423,3 +423,44 @@ fn faults_fire_once_and_change_nothing() {
     );
     assert_eq!(sim.calls[0].kind, "esxcli network vswitch standard add");
 }
+
+#[test]
+fn a_repeated_fault_keeps_failing() {
+    let mut sim = host();
+    sim.faults.push(Fault {
+        matching: Some("--type=static".into()),
+        message: "Sysinfo error: Busy".into(),
+        repeat: true,
+        ..Fault::default()
+    });
+    for _ in 0..3 {
+        err(
+            &mut sim,
+            "network ip interface ipv4 set -i vmk0 --type=static -I 10.0.0.5 -N 255.255.255.0",
+        );
+    }
+    ok(
+        &mut sim,
+        "network ip interface ipv4 set -i vmk0 --type=dhcp",
+    );
+    assert_eq!(sim.stats().failures, 3);
+}
+
+#[test]
+fn csv_lists_and_quoted_names_come_out_as_esxcli_prints_them() {
+    let mut sim = host();
+    ok(
+        &mut sim,
+        "network vswitch standard portgroup add -p a,b~\"c\" -v vSwitch0",
+    );
+    let csv = ok(
+        &mut sim,
+        "--formatter=csv network vswitch standard portgroup list",
+    );
+    assert!(csv.contains("\n0,\"a,b \"\"c\"\"\",0,vSwitch0,\n"), "{csv}");
+    let csv = ok(&mut sim, "--formatter=csv network vswitch standard list");
+    assert!(
+        csv.contains(",\"Management Network,VM Network,\"\"a,b \"\"\"\"c\"\"\"\"\"\",\","),
+        "a list item with a comma is quoted one level deeper: {csv}"
+    );
+}

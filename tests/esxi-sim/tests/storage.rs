@@ -1326,6 +1326,57 @@ fn calls_are_classified_for_the_accounting() {
 }
 
 #[test]
+fn vim_cmd_renames_a_mounted_datastore_and_nothing_else() {
+    let mut host = sim(&[BLOG_DISK, "sata,64G,model=M,serial=S,vmfs=other"]);
+    let rename = |old: &str, new: &str| -> Vec<String> {
+        ["vim-cmd", "hostsvc/datastore/rename", old, new]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    fn line(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let uuid = field(&mut host, "datastore1", "UUID");
+    for (old, new, status, message) in [
+        ("datastore9", "x", 1, "(vim.fault.NotFound)"),
+        ("datastore1", "other", 1, "(vim.fault.DuplicateName)"),
+        ("datastore1", "a/b", 1, "(vim.fault.InvalidName)"),
+        ("datastore1", "", 1, "(vim.fault.InvalidName)"),
+    ] {
+        fails_with(&mut host, &line(&rename(old, new)), "", status, message);
+    }
+    fails_with(
+        &mut host,
+        &["vim-cmd", "hostsvc/datastore/rename", "datastore1"],
+        "",
+        1,
+        "Usage: rename oldname newname",
+    );
+    fails_with(
+        &mut host,
+        &["vim-cmd", "hostsvc/maintenance_mode_enter"],
+        "",
+        1,
+        "Unknown command",
+    );
+    ok(
+        &mut host,
+        &line(&rename("datastore1", "esx01 'local' $(x)")),
+    );
+    assert_eq!(field(&mut host, "esx01 'local' $(x)", "UUID"), uuid);
+    assert!(volume(&mut host, "datastore1").is_empty());
+    let kinds: Vec<(&str, bool)> = host
+        .calls
+        .iter()
+        .filter(|c| c.tool == "vim-cmd")
+        .map(|c| (c.kind.as_str(), c.mutating))
+        .collect();
+    assert_eq!(kinds[0], ("vim-cmd hostsvc/datastore/rename", true));
+    assert_eq!(kinds[5], ("vim-cmd hostsvc/maintenance_mode_enter", false));
+}
+
+#[test]
 fn a_script_creates_a_datastore_through_the_binary() {
     let dir = std::env::temp_dir().join(format!("esxi-sim-storage-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -1,5 +1,6 @@
 //! Storage: disks, their partition tables and the VMFS, VFFS and vfat volumes on them; `esxcli storage …`
-//! and `esxcli nvme …`, `partedUtil` and `vmkfstools`, with the rules a real host enforces.
+//! and `esxcli nvme …`, `partedUtil`, `vmkfstools` and `vim-cmd`'s datastore rename, with the rules a real
+//! host enforces.
 //!
 //! # Disk specs
 //!
@@ -62,6 +63,8 @@
 //!   moved, and a disk with one cannot be relabelled or have its whole table set; partitions can still be
 //!   added and in-use ones grown. Unmounted volumes stay listed until a rescan finds their partitions gone;
 //!   a new file system over their sectors destroys them.
+//! - vim-cmd: `hostsvc/datastore/rename OLD NEW` relabels a mounted VMFS volume (the new name is not a
+//!   mounted volume's, not empty, no `/`).
 //! - Prompts: only `fixGpt` (`Y`, then `Fix`/`Ignore`/`Cancel`, any case, any prefix; anything else is asked
 //!   again) and `vmkfstools -Z` (`0` goes on, `1` cancels, anything else is asked again) read stdin. A
 //!   declined `fixGpt` (`N`, `Ignore`) changes nothing with status 0; end of input or a cancel fails.
@@ -79,6 +82,7 @@
 mod esxcli;
 mod parted;
 mod spec;
+mod vimcmd;
 mod vmkfstools;
 
 use std::io::BufRead;
@@ -405,9 +409,14 @@ pub fn esxcli_commands() -> Vec<Command> {
     esxcli::commands()
 }
 
-/// The kind of a partedUtil or vmkfstools call and whether it changes the host. Rescans change nothing.
+/// The kind of a partedUtil, vmkfstools or vim-cmd call and whether it changes the host. Rescans change
+/// nothing.
 pub fn classify(tool: &str, argv: &[String]) -> Invocation {
     match tool {
+        "vim-cmd" => {
+            let (kind, mutating) = vimcmd::classify(argv);
+            Invocation { kind, mutating }
+        }
         "partedUtil" => {
             let op = argv.first().map(String::as_str).unwrap_or_default();
             Invocation {
@@ -432,6 +441,10 @@ pub fn classify(tool: &str, argv: &[String]) -> Invocation {
 
 pub fn parted_util(host: &mut Host, argv: &[String], stdin: &mut dyn BufRead) -> Outcome {
     parted::run(&mut host.storage, argv, stdin)
+}
+
+pub fn vim_cmd(host: &mut Host, argv: &[String]) -> Outcome {
+    vimcmd::run(&mut host.storage, argv)
 }
 
 pub fn vmkfstools(host: &mut Host, argv: &[String], stdin: &mut dyn BufRead) -> Outcome {

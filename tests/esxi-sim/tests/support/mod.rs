@@ -1,8 +1,10 @@
-//! What the end-to-end tests and the call-count report share: fixtures translated by maas-esxi, fresh
-//! simulated hosts carrying their NICs, running a script against a host, checking a host against the config,
-//! and counting the changes a plan needs on a fresh host.
+//! What the end-to-end tests and the call-count reports share: fixtures translated by maas-esxi, fresh
+//! simulated hosts carrying their NICs (and disks: `storage`), running a script against a host, checking a
+//! host against the config, counting the changes a plan needs on a fresh host, and running work on all cores.
 
 #![allow(dead_code)]
+
+pub mod storage;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -27,12 +29,14 @@ pub struct Case {
     pub model: Network,
     pub plan: Plan,
     pub script: String,
+    /// The disks of the host the fixture is meant for: those its storage section names, if it has one.
+    pub disks: Vec<String>,
 }
 
-/// Every valid network fixture, in file-name order.
-pub fn cases() -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/network"))
-        .expect("fixtures/network exists")
+/// One fixture directory's files: name, text, plan and script, in file-name order.
+pub fn translated(dir: &str) -> Vec<(String, String, Plan, String)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(dir))
+        .unwrap_or_else(|e| panic!("fixtures/{dir}: {e}"))
         .map(|e| e.expect("directory entry").path())
         .collect();
     files.sort();
@@ -45,17 +49,32 @@ pub fn cases() -> Vec<Case> {
                 .expect("UTF-8 name")
                 .to_string();
             let source = std::fs::read_to_string(path).expect("readable fixture");
-            let model =
-                maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
             let plan = check(&source, &Options::default())
                 .plan
                 .unwrap_or_else(|| panic!("{name} has no plan"));
             let script = render::script(&plan);
+            (name, source, plan, script)
+        })
+        .collect()
+}
+
+/// Every valid network fixture, in file-name order.
+pub fn cases() -> Vec<Case> {
+    translated("network")
+        .into_iter()
+        .map(|(name, source, plan, script)| {
+            let model =
+                maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
+            let disks = maas_esxi::storage_model(&source)
+                .unwrap_or_else(|_| panic!("{name} does not normalize"))
+                .map(|s| storage::disk_specs(&s, storage::Image::Small))
+                .unwrap_or_default();
             Case {
                 name,
                 model,
                 plan,
                 script,
+                disks,
             }
         })
         .collect()
@@ -80,21 +99,70 @@ pub fn fresh(macs: &[String]) -> Sim {
     })
 }
 
+impl Case {
+    /// A host as the ESXi 8 installer leaves it, with these NICs and the fixture's disks.
+    pub fn fresh(&self, macs: &[String]) -> Sim {
+        storage::host_with(macs, &self.disks)
+    }
+
+    /// The esxcli network calls that changed the host in a run (the storage part's are counted apart).
+    pub fn network_changes(run: &Run) -> usize {
+        run.sim
+            .calls
+            .iter()
+            .filter(|c| c.mutating && c.kind.starts_with("esxcli network"))
+            .count()
+    }
+}
+
+/// Runs `f` on every item on all cores.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let size = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("no panic in a worker"))
+            .collect()
+    })
+}
+
 /// What a script run did.
 pub struct Run {
     pub sim: Sim,
     pub status: i32,
     pub stderr: String,
     pub log: String,
+    /// Signs of shell expansion of what the host printed or the config named: files the script created in
+    /// its working directory, arguments that name the files there.
+    pub expansions: Vec<String>,
 }
 
 impl Run {
     pub fn stats(&self) -> Stats {
         self.sim.stats()
     }
+
+    /// The command lines of the calls that change the host.
+    pub fn changes(&self) -> Vec<String> {
+        self.sim
+            .calls
+            .iter()
+            .filter(|c| c.mutating)
+            .map(|c| c.args.join(" "))
+            .collect()
+    }
 }
 
-/// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own.
+/// The file every script run finds in its working directory: a glob the script expanded would name it.
+const CANARY: &str = "glob-canary";
+
+/// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own that
+/// holds files, so that a glob expanded by mistake shows.
 pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     let dir = std::env::temp_dir().join(format!("esxi-e2e-{}-{label}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -105,18 +173,34 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     );
     sim.save(&state).expect("state saved");
     std::fs::write(&file, script).expect("script written");
+    std::fs::write(dir.join(CANARY), "").expect("canary written");
     let out = Command::new(env!("CARGO_BIN_EXE_esxi-sim"))
         .arg("run")
         .arg(&state)
         .arg(&file)
+        .current_dir(&dir)
         .env("MAAS_ESXI_LOG", &log)
         .output()
         .expect("esxi-sim runs");
+    let sim = Sim::load(&state).expect("state readable");
+    let mut expansions: Vec<String> = std::fs::read_dir(&dir)
+        .expect("temp dir readable")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| ![CANARY, "host.json", "firstboot.sh", "maas-esxi.log"].contains(&n.as_str()))
+        .map(|n| format!("the script created the file {n:?}"))
+        .collect();
+    expansions.extend(
+        sim.calls
+            .iter()
+            .filter(|c| c.args.iter().any(|a| a.contains(CANARY)))
+            .map(|c| format!("a glob was expanded: {}", c.args.join(" "))),
+    );
     let run = Run {
-        sim: Sim::load(&state).expect("state readable"),
+        sim,
         status: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         log: std::fs::read_to_string(&log).unwrap_or_default(),
+        expansions,
     };
     let _ = std::fs::remove_dir_all(&dir);
     run
@@ -161,13 +245,142 @@ pub fn network_view(host: &Host, by_mac: bool) -> serde_json::Value {
     })
 }
 
-/// Whether some vmk has an address a peer could reach: DHCP, a static IPv4, or a global IPv6 address.
-pub fn reachable(host: &Host) -> bool {
-    host.vmks.iter().any(|k| {
-        matches!(k.ipv4.kind.as_str(), "dhcp" | "static")
-            || (k.ipv6.enabled
-                && (k.ipv6.dhcpv6 || k.ipv6.router_adv || !k.ipv6.addresses.is_empty()))
-    })
+/// Where the management vmk stands: MAAS reaches the host through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Management {
+    /// On its planned port group, with its VLAN, its boot NIC and its link's MAC, and its planned address.
+    Planned,
+    /// On the management link's VLAN and boot NIC with the link's MAC, on DHCP instead of its planned
+    /// address or port group: MAAS's DHCP server, which keys on the MAC, still gives it its address.
+    Dhcp,
+    /// Anything else: MAAS cannot reach the host there.
+    Lost,
+}
+
+/// Judges `host`'s management vmk, `vmk0`, against the config's model: on a port group with the management
+/// link's VLAN, on a vSwitch with one of the link's NICs as an active uplink, with the link's MAC; then on
+/// the planned port group (the link's, or its alias whose address holds the default gateway) with the
+/// planned address, or on DHCP. The reason comes with `Lost`.
+pub fn management(model: &Network, host: &Host) -> (Management, String) {
+    let lost = |why: String| (Management::Lost, why);
+    let Some(link) = model.management_link() else {
+        return lost("the config has no management link".into());
+    };
+    let name = link.name.value.as_str();
+    // The link's IPv4 configurations, one vmk each: DHCP first, then the static addresses.
+    let mut configs: Vec<Option<(Ipv4Addr, u8)>> = Vec::new();
+    if link.dhcp4 {
+        configs.push(None);
+    }
+    configs.extend(
+        link.ipv4
+            .iter()
+            .map(|a| Some((a.value.addr, a.value.prefix))),
+    );
+    let via = match model.gateway4.as_ref().map(|g| g.via.value) {
+        Some(IpAddr::V4(v)) => Some(v),
+        _ => None,
+    };
+    let index = configs
+        .iter()
+        .position(|c| match (c, via) {
+            (Some((a, p)), Some(v)) => maas_esxi::model::Ipv4Net {
+                addr: *a,
+                prefix: *p,
+            }
+            .contains(v),
+            _ => false,
+        })
+        .unwrap_or(0);
+    let portgroup = if index == 0 {
+        name.to_string()
+    } else {
+        format!("{name}:{index}")
+    };
+    let Some(vmk) = host.vmks.iter().find(|k| k.name == "vmk0") else {
+        return lost("there is no vmk0".into());
+    };
+    let Some(pg) = host.portgroups.iter().find(|p| p.name == vmk.portgroup) else {
+        return lost(format!("vmk0's port group {:?} is missing", vmk.portgroup));
+    };
+    let vlan = match &link.kind {
+        LinkKind::Vlan(v) => i64::from(v.id.value),
+        _ => 0,
+    };
+    if pg.vlan != vlan {
+        return lost(format!("port group VLAN {} instead of {vlan}", pg.vlan));
+    }
+    let mut nics = Vec::new();
+    let root = root_of(model, link);
+    leaves_of(model, root, &mut nics);
+    let active_nic = host
+        .vswitches
+        .iter()
+        .find(|v| v.name == pg.vswitch)
+        .is_some_and(|vs| {
+            vs.failover.active.iter().any(|u| {
+                vs.uplinks.contains(u)
+                    && host
+                        .nics
+                        .iter()
+                        .any(|n| &n.name == u && nics.contains(&n.mac.to_ascii_lowercase()))
+            })
+        });
+    if !active_nic {
+        return lost(format!(
+            "vSwitch {} has none of {nics:?} as an active uplink",
+            pg.vswitch
+        ));
+    }
+    if index == 0
+        && let Some(mac) = &link.mac
+        && vmk.mac != mac.value.as_str()
+    {
+        return lost(format!(
+            "vmk0 has MAC {}, not the link's {}",
+            vmk.mac,
+            mac.value.as_str()
+        ));
+    }
+    let planned = vmk.portgroup == portgroup
+        && match configs.get(index) {
+            Some(None) => vmk.ipv4.kind == "dhcp",
+            Some(Some((a, p))) => {
+                vmk.ipv4.kind == "static"
+                    && vmk.ipv4.address == a.to_string()
+                    && vmk.ipv4.netmask
+                        == Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0))
+                            .to_string()
+            }
+            // No IPv4: its IPv6 configuration.
+            None => {
+                let have: BTreeSet<String> = vmk
+                    .ipv6
+                    .addresses
+                    .iter()
+                    .map(|(a, p)| format!("{a}/{p}"))
+                    .collect();
+                let want: BTreeSet<String> = link
+                    .ipv6
+                    .iter()
+                    .map(|a| format!("{}/{}", a.value.addr, a.value.prefix))
+                    .collect();
+                vmk.ipv6.enabled
+                    && have == want
+                    && vmk.ipv6.dhcpv6 == link.dhcp6
+                    && vmk.ipv6.router_adv == link.accept_ra
+            }
+        };
+    if planned {
+        (Management::Planned, String::new())
+    } else if vmk.ipv4.kind == "dhcp" {
+        (Management::Dhcp, String::new())
+    } else {
+        lost(format!(
+            "vmk0 is on {:?} (planned {portgroup:?}) with IPv4 {:?} {}",
+            vmk.portgroup, vmk.ipv4.kind, vmk.ipv4.address
+        ))
+    }
 }
 
 fn find_link<'a>(model: &'a Network, name: &str) -> Option<&'a Link> {
@@ -198,27 +411,29 @@ fn root_of<'a>(model: &'a Network, mut l: &'a Link) -> &'a Link {
     l
 }
 
+/// The MACs of the physical NICs under `l`, in member order.
+fn leaves_of(model: &Network, l: &Link, out: &mut Vec<String>) {
+    let members = match &l.kind {
+        LinkKind::Physical => {
+            out.extend(l.mac.as_ref().map(|m| m.value.as_str().to_string()));
+            return;
+        }
+        LinkKind::Bond(b) => &b.members,
+        LinkKind::Bridge(b) => &b.members,
+        LinkKind::Vlan(_) => return,
+    };
+    for m in members {
+        if let Some(ml) = model.links.iter().find(|x| x.name.value == m.value) {
+            leaves_of(model, ml, out);
+        }
+    }
+}
+
 /// Everything in which `host` differs from what the config asks for (DESIGN.md §4), worked out from the
 /// config's model, not from the plan the script was made from.
 pub fn check_host(model: &Network, host: &Host) -> Vec<String> {
     let mut problems = Vec::new();
     let link = |name: &str| find_link(model, name);
-    fn leaves<'a>(model: &'a Network, l: &'a Link, out: &mut Vec<String>) {
-        let members = match &l.kind {
-            LinkKind::Physical => {
-                out.extend(l.mac.as_ref().map(|m| m.value.as_str().to_string()));
-                return;
-            }
-            LinkKind::Bond(b) => &b.members,
-            LinkKind::Bridge(b) => &b.members,
-            LinkKind::Vlan(_) => return,
-        };
-        for m in members {
-            if let Some(ml) = model.links.iter().find(|x| x.name.value == m.value) {
-                leaves(model, ml, out);
-            }
-        }
-    }
     let mac_of = |vmnic: &String| {
         host.nics.iter().find(|n| &n.name == vmnic).map_or_else(
             || format!("unknown {vmnic}"),
@@ -232,7 +447,7 @@ pub fn check_host(model: &Network, host: &Host) -> Vec<String> {
         let name = l.name.value.as_str();
         let r = root_of(model, l);
         let mut want_uplinks = Vec::new();
-        leaves(model, r, &mut want_uplinks);
+        leaves_of(model, r, &mut want_uplinks);
         let needs_pg = l.is_addressed() || matches!(l.kind, LinkKind::Vlan(_));
         let Some(pg) = pg_of(name) else {
             if needs_pg {
@@ -545,7 +760,9 @@ fn check_teaming(
 /// The number of changes that take a fresh host to the plan: what a minimal script must do, counted from the
 /// host's state and the plan alone.
 pub fn required_changes(host: &Host, plan: &Plan) -> usize {
-    let plan = &plan.network;
+    let Some(plan) = &plan.network else {
+        return 0;
+    };
     let vmnic = |i: usize| {
         let mac = &plan.nics[i].mac;
         host.nics
@@ -725,4 +942,62 @@ pub fn required_changes(host: &Host, plan: &Plan) -> usize {
             .count();
     }
     n
+}
+
+/// Runs `f` on every item on all cores, and joins what it returns.
+pub fn par_flat_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
+    par_map(items, f).into_iter().flatten().collect()
+}
+
+/// Fails the test with every problem listed, if there is any.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// A failure to inject: the `nth` call, or the first call (every call, with `repeat`) that contains
+/// `matching`.
+pub fn injected(nth: Option<usize>, matching: Option<&str>, repeat: bool) -> esxi_sim::Fault {
+    esxi_sim::Fault {
+        nth,
+        matching: matching.map(str::to_string),
+        message: "Sysinfo error: Busy (injected fault)".into(),
+        repeat,
+        ..esxi_sim::Fault::default()
+    }
+}
+
+/// How a run with an injected failure went: the kind of the command that failed first, where the
+/// management vmk ended, and the problems: a fault that did not fire, a failure not reported (the script
+/// must exit 1 and name it), a lost management vmk.
+pub fn judge_failure(model: &Network, faulty: &Run) -> (String, Management, Vec<String>) {
+    let kind = faulty
+        .sim
+        .calls
+        .iter()
+        .find(|c| !c.ok)
+        .map(|c| c.kind.clone());
+    let mut problems = Vec::new();
+    if kind.is_none() {
+        problems.push("the fault did not fire".to_string());
+    }
+    if faulty.status == 0 {
+        problems.push("the script exited 0".to_string());
+    }
+    if !faulty.stderr.contains("FAILED:") || !faulty.stderr.contains("injected fault") {
+        problems.push(format!("the failure is not reported:\n{}", faulty.stderr));
+    }
+    let (state, why) = management(model, &faulty.sim.host);
+    if state == Management::Lost {
+        problems.push(format!("the management vmk is lost: {why}"));
+    }
+    (
+        kind.unwrap_or_else(|| "(no fault fired)".to_string()),
+        state,
+        problems,
+    )
 }

@@ -1,0 +1,138 @@
+# Steps and MAAS: the bundle the deployment left in the altbootbank, the metadata helper, status events,
+# the firewall opening towards MAAS, and `step`, which runs one part of the first boot and reports it.
+BUNDLE=$MAAS_ESXI_ROOT/altbootbank/maas
+CREDENTIALS=$BUNDLE/credentials
+# Set when the credentials are there: this run reports to MAAS and asks it for keys, hostname, user-data.
+maas=''
+# The first step whose failure failed the deployment.
+fatal_step=''
+
+# md ARGS...: runs the metadata helper; its answer on stdout, its messages appended to the log. The secrets
+# stay in the credentials file: only its path is on the command line.
+md() {
+  log "+ maas-md $*"
+  python3 "$BUNDLE/maas-md" --credentials "$CREDENTIALS" "$@" 2>>"$LOG"
+}
+
+# event TYPE NAME DESCRIPTION [RESULT]: a status event for the machine's event log in MAAS. A NAME without a
+# slash stands for the whole first boot: a failed `finish` of it fails the deployment at once.
+event() {
+  [ -n "$maas" ] || return 0
+  md event "$1" "$2" "$3" "${4:-}" >/dev/null || say "could not report '$1 $2' to MAAS"
+}
+
+# needs_maas STEP: whether MAAS can be asked; says why the step is skipped when it cannot.
+needs_maas() {
+  [ -n "$maas" ] && return 0
+  say "$1: skipped, no MAAS credentials"
+  return 1
+}
+
+# step NAME KIND FUNCTION: runs FUNCTION as the step NAME: logged, and reported to MAAS as start and finish
+# events of maas-esxi/NAME. The step fails when FUNCTION returns non-zero or a command in it failed. KIND
+# says what a failure means:
+#   fatal     the deployment failed: MAAS is told at once (a failed top-level finish), the run goes on;
+#   optional  only the step is reported failed;
+#   final     runs only if no fatal step failed, and its failure is fatal.
+step() {
+  s_name=$1
+  s_kind=$2
+  if [ "$s_kind" = final ] && [ -n "$fatal_step" ]; then
+    say "step $s_name: skipped, step $fatal_step failed"
+    return 0
+  fi
+  say "step $s_name"
+  event start "maas-esxi/$s_name" "ESXi first boot: $s_name"
+  s_failures=$failures
+  "$3"
+  s_status=$?
+  if [ "$s_status" -eq 0 ] && [ "$failures" -eq "$s_failures" ]; then
+    event finish "maas-esxi/$s_name" "ESXi first boot: $s_name done" SUCCESS
+    return 0
+  fi
+  [ "$failures" -gt "$s_failures" ] || fail "step $s_name failed"
+  event finish "maas-esxi/$s_name" "ESXi first boot: $s_name failed, see $LOG on the host" FAIL
+  if [ "$s_kind" != optional ] && [ -z "$fatal_step" ]; then
+    fatal_step=$s_name
+    event finish maas-esxi "ESXi first boot failed at step $s_name, see $LOG on the host" FAIL
+  fi
+  return 1
+}
+
+# maas_begin: finds the credentials, opens the firewall towards MAAS and reports the start.
+maas_begin() {
+  if [ ! -f "$CREDENTIALS" ]; then
+    say "no MAAS credentials in $CREDENTIALS: nothing is reported to MAAS, the steps that need it are skipped"
+    return 0
+  fi
+  maas=1
+  firewall_open
+  event start maas-esxi "ESXi first boot"
+}
+
+# maas_end: reports the end, restores the firewall, and removes the bundle with the credentials if
+# nothing failed; after a failure it stays for a run by hand.
+maas_end() {
+  [ -n "$maas" ] || return 0
+  if [ "$failures" -eq 0 ]; then
+    event finish maas-esxi "ESXi first boot done" SUCCESS
+  elif [ -z "$fatal_step" ]; then
+    event finish maas-esxi "ESXi first boot done with $failures failure(s), see $LOG on the host" FAIL
+  fi
+  firewall_restore
+  if [ "$failures" -eq 0 ]; then
+    run rm -rf "$BUNDLE"
+  else
+    say "kept $BUNDLE for another run: sh $BUNDLE/firstboot.sh"
+  fi
+}
+
+# The ESXi firewall lets out only what an enabled ruleset allows, and no ruleset has MAAS's port 5248.
+# nfsClient is the one ruleset that opens every outbound TCP port, and only to the addresses in its list:
+# MAAS's addresses go into that list for the first boot, and everything is put back afterwards.
+FW=nfsClient
+# What firewall_open changed, for firewall_restore: enabled the ruleset, turned its allow-all off, added
+# these addresses.
+fw_enabled=''
+fw_all=''
+fw_added=''
+
+firewall_open() {
+  if ! fw_addrs=$(md address); then
+    fail "could not find the address of MAAS's metadata service"
+    return 1
+  fi
+  query FW_STATE 'Name Enabled' esxcli --formatter=csv network firewall ruleset list --ruleset-id="$FW" || return 1
+  query FW_IPS 'Ruleset AllowedIPAddresses[]' esxcli --formatter=csv network firewall ruleset allowedip list --ruleset-id="$FW" || return 1
+  fw_on=$(get "$FW_STATE" "$FW" 2)
+  fw_list=$(get "$FW_IPS" "$FW" 2)
+  if [ "$fw_on" = true ] && [ "$fw_list" = All ]; then
+    return 0
+  fi
+  if [ "$fw_list" = All ]; then
+    run esxcli network firewall ruleset set --ruleset-id="$FW" --allowed-all=false || return 1
+    fw_all=1
+    fw_list=''
+  fi
+  while IFS= read -r fw_ip; do
+    [ -n "$fw_ip" ] || continue
+    inlist "$fw_list" "$fw_ip" && continue
+    run esxcli network firewall ruleset allowedip add --ruleset-id="$FW" --ip-address="$fw_ip" &&
+      fw_added="$fw_added$fw_ip$NL"
+  done <<FW_EOF
+$fw_addrs
+FW_EOF
+  if [ "$fw_on" != true ]; then
+    run esxcli network firewall ruleset set --ruleset-id="$FW" --enabled=true && fw_enabled=1
+  fi
+}
+
+firewall_restore() {
+  [ -z "$fw_enabled" ] || run esxcli network firewall ruleset set --ruleset-id="$FW" --enabled=false
+  while IFS= read -r fw_ip; do
+    [ -z "$fw_ip" ] || run esxcli network firewall ruleset allowedip remove --ruleset-id="$FW" --ip-address="$fw_ip"
+  done <<FW_EOF
+$fw_added
+FW_EOF
+  [ -z "$fw_all" ] || run esxcli network firewall ruleset set --ruleset-id="$FW" --allowed-all=true
+}
