@@ -298,36 +298,65 @@ fn prefix_of(mask: &str, ipv4: bool) -> Result<u32, String> {
         // A length too long for any family is out of range, not an invalid netmask.
         return Ok(mask.parse::<u32>().unwrap_or(u32::MAX));
     }
-    let contiguous = |ones: u32, zeros: u32, bits: u32| ones + zeros == bits;
-    match mask.parse::<IpAddr>() {
-        Ok(IpAddr::V4(m)) if ipv4 => {
-            let m = u32::from(m);
-            if contiguous(
-                m.leading_ones(),
-                m.trailing_zeros().min(32 - m.leading_ones()),
-                32,
-            ) {
-                Ok(m.leading_ones())
-            } else {
-                Err(format!("netmask `{}` is not contiguous", clip(mask)))
-            }
+    let length = match mask.parse::<IpAddr>() {
+        Ok(IpAddr::V4(m)) if ipv4 => contiguous_length(u128::from(u32::from(m)), 32),
+        Ok(IpAddr::V6(m)) if !ipv4 => contiguous_length(u128::from(m), 128),
+        Ok(_) => {
+            return Err(format!(
+                "netmask `{}` is of the other address family",
+                clip(mask)
+            ));
         }
-        Ok(IpAddr::V6(m)) if !ipv4 => {
-            let m = u128::from(m);
-            if contiguous(
-                m.leading_ones(),
-                m.trailing_zeros().min(128 - m.leading_ones()),
-                128,
-            ) {
-                Ok(m.leading_ones())
-            } else {
-                Err(format!("netmask `{}` is not contiguous", clip(mask)))
-            }
+        Err(_) => return Err(format!("netmask `{}` is not valid", clip(mask))),
+    };
+    length.ok_or_else(|| format!("netmask `{}` is not contiguous", clip(mask)))
+}
+
+/// The number of leading ones of a netmask `width` bits wide (in the low bits of `mask`), if nothing but
+/// zeros follows them.
+fn contiguous_length(mask: u128, width: u32) -> Option<u32> {
+    let top = mask << (128 - width);
+    let ones = top.leading_ones();
+    (top.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_of;
+
+    #[test]
+    fn netmasks_and_lengths() {
+        let v4 = [
+            ("24", 24),
+            ("33", 33),
+            ("255.255.255.0", 24),
+            ("255.255.255.255", 32),
+            ("0.0.0.0", 0),
+            ("128.0.0.0", 1),
+            ("99999999999", u32::MAX),
+        ];
+        for (mask, length) in v4 {
+            assert_eq!(prefix_of(mask, true), Ok(length), "{mask}");
         }
-        Ok(_) => Err(format!(
-            "netmask `{}` is of the other address family",
-            clip(mask)
-        )),
-        Err(_) => Err(format!("netmask `{}` is not valid", clip(mask))),
+        let v6 = [
+            ("::", 0),
+            ("ffff:ffff:ffff:ffff::", 64),
+            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128),
+            ("fffe::", 15),
+        ];
+        for (mask, length) in v6 {
+            assert_eq!(prefix_of(mask, false), Ok(length), "{mask}");
+        }
+        for (mask, ipv4) in [
+            ("255.0.255.0", true),
+            ("0.255.255.255", true),
+            ("ffff::ffff", false),
+            ("255.255.255.0", false),
+            ("ffff::", true),
+            ("", true),
+            ("twenty", true),
+        ] {
+            assert!(prefix_of(mask, ipv4).is_err(), "{mask} was accepted");
+        }
     }
 }
