@@ -8,8 +8,10 @@
 # tree's fixtures:
 #   replay   every fixture executed REPLAY times in a row (-runs=REPLAY on the files): a fixed workload,
 #            most of it accepted configs, so rendering counts
+#   corpus   every input of the fuzzing corpus (fuzz/corpus/pipeline, when scripts/fuzz has made one; a
+#            copy) executed once: inputs the fuzzer made, most of them rejected before a plan exists
 #   fuzz     libFuzzer from a fresh copy of the fixtures, -seed=1, FUZZ_RUNS executions: what a campaign
-#            does (mostly rejected mutants); the mutations follow coverage, so the inputs differ a little
+#            does; the mutations follow coverage, so the two binaries do not run quite the same inputs
 # Each measurement runs ROUNDS times, alternating BASE and NEW; the table has the median and the ratio.
 #
 # Needs the nightly toolchain and cargo-fuzz, like scripts/fuzz.
@@ -67,7 +69,13 @@ find fixtures -type f \( -name '*.yaml' -o -name '*.json' \) | while read -r f; 
     cp "$f" "$seeds/${seed//\//-}"
 done
 files=("$seeds"/*)
-echo "inputs:    ${#files[@]} fixture configs; replay ${replay}x each; fuzz $fuzz_runs executions, -seed=1"
+corpus=()
+if [[ -d fuzz/corpus/pipeline ]]; then
+    cp -r fuzz/corpus/pipeline "$work/made"
+    corpus=("$work/made"/*)
+fi
+echo "inputs:    ${#files[@]} fixture configs, replayed ${replay}x each; ${#corpus[@]} corpus inputs, once each;"
+echo "           fuzz $fuzz_runs executions, -seed=1"
 echo "rounds:    $rounds, alternating base and new"
 
 # seconds COMMAND...: wall time of COMMAND in seconds, its output discarded.
@@ -91,6 +99,10 @@ for round in $(seq 1 "$rounds"); do
         section "round $round: $name"
         t=$(seconds "$work/$name" -runs="$replay" "${files[@]}")
         echo "replay $name $(per_second $((${#files[@]} * replay)) "$t")" >>"$results"
+        if ((${#corpus[@]} > 0)); then
+            t=$(seconds "$work/$name" -runs=1 "${corpus[@]}")
+            echo "corpus $name $(per_second ${#corpus[@]} "$t")" >>"$results"
+        fi
         rm -rf "$work/corpus"
         cp -r "$seeds" "$work/corpus"
         t=$(seconds "$work/$name" -seed=1 -runs="$fuzz_runs" -max_len=65536 "$work/corpus")
@@ -108,7 +120,9 @@ def median(kind, name):
 print()
 print("| workload | base (exec/s, median) | new (exec/s, median) | new/base |")
 print("|----------|----------------------:|---------------------:|---------:|")
-for kind in ("replay", "fuzz"):
+for kind in ("replay", "corpus", "fuzz"):
+    if not any(r[0] == kind for r in rows):
+        continue
     b, n = median(kind, "base"), median(kind, "new")
     print("| %-8s | %21.0f | %20.0f | %8.2f |" % (kind, b, n, n / b))
 PY
