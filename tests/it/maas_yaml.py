@@ -30,6 +30,8 @@ WORDS = [
     "\t", "\r", "\n", "\r\n", " ", "  ", "", "0", "-0", "+1", "-1", "01", "0b101", "+", "key:", "-1:2",
     "::", "a:b", "http://x:8/y?z=1#f", "10.0.0.1", "fd00::1", "ntp.ubuntu.com", "0600", "x" * 90, "word",
 ]
+# Every C0 and C1 control character, each of which PyYAML writes as its own escape or \xNN.
+WORDS += [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)] + ["\ufffe", "\uffff"]
 LINE_BREAKS = "\x85\u2028\u2029"
 
 
