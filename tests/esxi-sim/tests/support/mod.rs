@@ -1,9 +1,11 @@
 //! What the end-to-end tests and the call-count reports share: fixtures translated by maas-esxi, fresh
-//! simulated hosts carrying their NICs (and disks: `storage`), running a script against a host, checking a
-//! host against the config, counting the changes a plan needs on a fresh host, and running work on all cores.
+//! simulated hosts carrying their NICs (and disks: `storage`), the day-2 pairs (`day2`), running a script
+//! against a host, checking a host against the config, counting the changes a plan needs on a fresh host, and
+//! running work on all cores.
 
 #![allow(dead_code)]
 
+pub mod day2;
 pub mod storage;
 
 use std::collections::BTreeSet;
@@ -113,6 +115,49 @@ impl Case {
             .filter(|c| c.mutating && c.kind.starts_with("esxcli network"))
             .count()
     }
+}
+
+/// What decides how the management vmk is built: fixtures of one shape fail in the same places.
+pub fn shape(case: &Case) -> String {
+    let Some(net) = &case.plan.network else {
+        return String::new();
+    };
+    let Some(m) = &net.fallback else {
+        return String::new();
+    };
+    let uplinks = net
+        .vswitches
+        .iter()
+        .find(|v| v.name == m.vswitch)
+        .map_or(0, |v| v.uplinks.len().min(2));
+    let boot_first = m
+        .uplink
+        .is_some_and(|u| macs(&case.model).first() == Some(&net.nics[u].mac));
+    let ipv4 = match m.ipv4 {
+        Ipv4::None => "none",
+        Ipv4::Dhcp => "dhcp",
+        Ipv4::Static { .. } => "static",
+    };
+    format!(
+        "uplinks={uplinks} vlan={} ipv4={ipv4} mac={} boot-first={boot_first} vmks={}",
+        m.vlan != 0,
+        m.mac.is_some(),
+        net.vmks.len().min(2),
+    )
+}
+
+/// One fixture of each shape, the first in file order.
+pub fn representatives() -> Vec<Case> {
+    let mut seen = Vec::new();
+    cases()
+        .into_iter()
+        .filter(|c| {
+            let s = shape(c);
+            let new = !seen.contains(&s);
+            seen.push(s);
+            new
+        })
+        .collect()
 }
 
 /// Runs `f` on every item on all cores.
