@@ -180,6 +180,7 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
 pub struct Run {
     pub sim: Sim,
     pub status: i32,
+    pub stdout: String,
     pub stderr: String,
     pub log: String,
     /// Signs of shell expansion of what the host printed or the config named: files the script created in
@@ -203,12 +204,26 @@ impl Run {
     }
 }
 
+/// The command lines, tool first, of the calls `sim` recorded that `keep` keeps.
+pub fn command_lines(sim: &Sim, keep: impl Fn(&esxi_sim::host::Call) -> bool) -> Vec<String> {
+    sim.calls
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| format!("{} {}", c.tool, c.args.join(" ")))
+        .collect()
+}
+
 /// The file every script run finds in its working directory: a glob the script expanded would name it.
 const CANARY: &str = "glob-canary";
 
 /// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own that
 /// holds files, so that a glob expanded by mistake shows.
 pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
+    run_with(sim, script, label, &[])
+}
+
+/// `run`, with arguments for the script.
+pub fn run_with(sim: &Sim, script: &str, label: &str, args: &[&str]) -> Run {
     let dir = std::env::temp_dir().join(format!("esxi-e2e-{}-{label}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (state, file, log) = (
@@ -223,6 +238,8 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
         .arg("run")
         .arg(&state)
         .arg(&file)
+        .arg("--")
+        .args(args)
         .current_dir(&dir)
         .env("MAAS_ESXI_LOG", &log)
         .output()
@@ -243,6 +260,7 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     let run = Run {
         sim,
         status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         log: std::fs::read_to_string(&log).unwrap_or_default(),
         expansions,
