@@ -72,6 +72,8 @@ pub struct Route {
     pub path: String,
     pub destination: Option<Located<String>>,
     pub netmask: Option<Located<String>>,
+    /// The destination's prefix length given apart, as cloud-init reads it.
+    pub prefix: Option<Located<i128>>,
     pub gateway: Option<Located<String>>,
     pub metric: Option<Located<i128>>,
 }
@@ -96,6 +98,7 @@ const ENTRY_KEYS: &[&str] = &[
     "destination",
     "network",
     "netmask",
+    "prefix",
     "gateway",
     "metric",
     "wakeonlan",
@@ -104,6 +107,7 @@ const ENTRY_KEYS: &[&str] = &[
 const SUBNET_KEYS: &[&str] = &[
     "type",
     "address",
+    "ip_address",
     "netmask",
     "prefix",
     "gateway",
@@ -114,7 +118,14 @@ const SUBNET_KEYS: &[&str] = &[
     "metric",
     "mtu",
 ];
-const ROUTE_KEYS: &[&str] = &["destination", "network", "netmask", "gateway", "metric"];
+const ROUTE_KEYS: &[&str] = &[
+    "destination",
+    "network",
+    "netmask",
+    "prefix",
+    "gateway",
+    "metric",
+];
 /// The parameters that change the plan, in MAAS's spelling.
 const PARAMS_USED: &[&str] = &[
     "bond-mode",
@@ -254,9 +265,10 @@ impl Decoder<'_> {
             ..Subnet::default()
         };
         s.kind = f.get("type").and_then(|n| self.string(n, &f.child("type")));
+        // cloud-init also reads a subnet's address from `ip_address`.
         s.address = f
-            .get("address")
-            .and_then(|n| self.string(n, &f.child("address")));
+            .get_any(&["address", "ip_address"])
+            .and_then(|(k, n)| self.string(n, &f.child(k)));
         s.netmask = f
             .get("netmask")
             .and_then(|n| self.string(n, &f.child("netmask")));
@@ -297,6 +309,9 @@ impl Decoder<'_> {
             netmask: f
                 .get("netmask")
                 .and_then(|n| self.string(n, &f.child("netmask"))),
+            prefix: f
+                .get("prefix")
+                .and_then(|n| self.int(n, &f.child("prefix"))),
             gateway: f
                 .get("gateway")
                 .and_then(|n| self.string(n, &f.child("gateway"))),

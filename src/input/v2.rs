@@ -49,6 +49,9 @@ pub struct Parameters {
     pub forward_delay: Option<Located<i128>>,
     /// Parameters ESXi has no equivalent for.
     pub ignored: Vec<Located<String>>,
+    /// The interfaces a bridge's `path-cost` and `port-priority` are keyed by, with the parameter's name:
+    /// nothing on ESXi, but netplan requires them to be defined.
+    pub ports: Vec<(&'static str, Located<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -244,6 +247,11 @@ impl Decoder<'_> {
                 );
             }
         }
+        // netplan's renderer of a definition: its own `renderer:`, else the section's (given before it), else
+        // the document's. It means nothing on ESXi, but netplan's NetworkManager renderer refuses some keys.
+        let global = f
+            .get("renderer")
+            .and_then(|n| self.renderer(n, &f.child("renderer"), Section::Ethernets));
         for (key, section, out) in [
             ("ethernets", Section::Ethernets, &mut config.ethernets),
             ("bonds", Section::Bonds, &mut config.bonds),
@@ -252,16 +260,20 @@ impl Decoder<'_> {
         ] {
             let Some(node) = f.get(key) else { continue };
             let section_path = f.child(key);
+            let mut renderer = global.clone();
             for (id, def) in self.named_map(node, &section_path) {
-                // netplan allows a `renderer:` for the whole section among the device ids.
+                // netplan allows a `renderer:` for the rest of the section among the device ids.
                 if id.value == "renderer" && matches!(def.kind, Kind::Str(_)) {
+                    let path = format!("{section_path}.renderer");
+                    renderer = self.renderer(def, &path, section).or(renderer);
                     continue;
                 }
                 if !self.netplan_name(&id, true) {
                     continue;
                 }
                 let link_path = format!("{section_path}.{}", id.value);
-                if let Some(link) = self.v2_link(id, def, &link_path, section) {
+                if let Some(link) = self.v2_link(id, def, &link_path, section, renderer.as_deref())
+                {
                     out.push(link);
                 }
             }
@@ -275,6 +287,7 @@ impl Decoder<'_> {
         node: &Node,
         path: &str,
         section: Section,
+        renderer: Option<&str>,
     ) -> Option<Link> {
         let extra = match section {
             Section::Ethernets => ETHERNET_KEYS,
@@ -325,9 +338,25 @@ impl Decoder<'_> {
             path: path.to_string(),
             ..Link::default()
         };
+        let network_manager = f
+            .get("renderer")
+            .and_then(|n| self.renderer(n, &f.child("renderer"), section))
+            .as_deref()
+            .or(renderer)
+            == Some("NetworkManager");
         if let Some(m) = f.get("match")
             && let Some(mf) = self.map(m, &f.child("match"), &["macaddress", "name", "driver"])
         {
+            if network_manager
+                && f.get("set-name").is_none()
+                && let Some(driver) = mf.key("driver")
+            {
+                self.network_manager_refuses(
+                    &l.id.value,
+                    driver,
+                    "matching by driver without `set-name`",
+                );
+            }
             l.match_mac = mf
                 .get("macaddress")
                 .and_then(|n| self.string(n, &mf.child("macaddress")));
@@ -338,14 +367,16 @@ impl Decoder<'_> {
                 self.netplan_name(&name, false);
             }
         }
+        // netplan does not check a `set-name` as it checks ids; on ESXi it names a port group, which
+        // `normalize` checks.
         l.set_name = f
             .get("set-name")
-            .and_then(|n| self.string(n, &f.child("set-name")))
-            .filter(|n| self.netplan_name(n, false));
+            .and_then(|n| self.string(n, &f.child("set-name")));
         self.netplan_values(&f);
         l.macaddress = f
             .get("macaddress")
-            .and_then(|n| self.string(n, &f.child("macaddress")));
+            .and_then(|n| self.string(n, &f.child("macaddress")))
+            .filter(|m| !self.special_mac(&l.id.value, m, network_manager));
         l.mtu = f.get("mtu").and_then(|n| self.int(n, &f.child("mtu")));
         if let Some(n) = f.get("addresses") {
             let p = f.child("addresses");
@@ -353,6 +384,13 @@ impl Decoder<'_> {
                 // An address may carry options: `- 10.0.0.5/24: {label: ...}`.
                 let address = match &a.kind {
                     Kind::Map(entries) if entries.len() == 1 => {
+                        if network_manager {
+                            self.network_manager_refuses(
+                                &l.id.value,
+                                &entries[0].0,
+                                "address options",
+                            );
+                        }
                         self.address_options(&entries[0].1, &format!("{p}[{i}]"));
                         self.string(&entries[0].0, &format!("{p}[{i}]"))
                     }
@@ -476,6 +514,12 @@ impl Decoder<'_> {
         p.lacp_rate = f
             .get("lacp-rate")
             .and_then(|n| self.string(n, &f.child("lacp-rate")));
+        if let (Some(n), Some(rate)) = (f.get("lacp-rate"), &p.lacp_rate)
+            && rate.value != "slow"
+            && rate.value != "fast"
+        {
+            self.bad_value(n, &f.child("lacp-rate"), "`slow` or `fast`");
+        }
         p.stp = f
             .get("stp")
             .and_then(|n| self.netplan_boolean(n, &f.child("stp")));
@@ -487,7 +531,10 @@ impl Decoder<'_> {
             let Some(n) = f.get(key) else { continue };
             let kp = f.child(key);
             if let Some(ports) = self.open_map(n, &kp) {
-                for (_, value) in ports.entries() {
+                for (port, value) in ports.entries() {
+                    if let Some(port) = self.string(port, &kp) {
+                        p.ports.push((key, port));
+                    }
                     if let Some(v) = self.unsigned(value, &kp)
                         && v.value > max
                     {
@@ -549,6 +596,71 @@ impl Decoder<'_> {
         self.diags
             .push(Diagnostic::error(Code::Name, Some(name.span), message).with_help(help));
         false
+    }
+
+    /// Whether a `macaddress:` is one of netplan's policies instead of an address: `permanent` and
+    /// `random` for every renderer, `preserve` and `stable` for NetworkManager's. `permanent` and `preserve`
+    /// keep the NIC's own MAC, which is what ESXi does; a VMkernel NIC takes the NIC's MAC whatever the
+    /// policy, so the others are ignored with a warning.
+    fn special_mac(&mut self, id: &str, mac: &Located<String>, network_manager: bool) -> bool {
+        let value = mac.value.as_str();
+        let everywhere = value == "permanent" || value == "random";
+        let manager_only = value == "preserve" || value == "stable";
+        if !everywhere && !manager_only {
+            return false;
+        }
+        if manager_only && !network_manager {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Mac,
+                    Some(mac.span),
+                    format!("`macaddress: {value}` of `{}` is a NetworkManager policy", clip(id)),
+                )
+                .with_help("netplan refuses it under `renderer: networkd`; give a MAC address, `permanent` or `random`"),
+            );
+        } else if value == "random" || value == "stable" {
+            self.diags.push(
+                Diagnostic::warning(
+                    Code::Approximation,
+                    Some(mac.span),
+                    format!("`macaddress: {value}` of `{}` is ignored", clip(id)),
+                )
+                .with_help(
+                    "a VMkernel NIC takes its NIC's own MAC, on which MAAS keys the DHCP lease",
+                ),
+            );
+        }
+        true
+    }
+
+    /// A `renderer:` value, refused as netplan refuses an unknown one (a VLAN may also name `sriov`).
+    fn renderer(&mut self, node: &Node, path: &str, section: Section) -> Option<String> {
+        match &node.kind {
+            Kind::Str(s)
+                if s == "networkd"
+                    || s == "NetworkManager"
+                    || (s == "sriov" && matches!(section, Section::Vlans)) =>
+            {
+                Some(s.clone())
+            }
+            _ => {
+                self.bad_value(node, path, "`networkd` or `NetworkManager`");
+                None
+            }
+        }
+    }
+
+    /// What netplan's NetworkManager renderer refuses of a definition, though ESXi would not care: a
+    /// document `netplan generate` refuses is refused here too.
+    fn network_manager_refuses(&mut self, id: &str, at: &Node, what: &str) {
+        self.diags.push(
+            Diagnostic::error(
+                Code::Unsupported,
+                Some(at.span),
+                format!("`{}`: netplan's NetworkManager renderer does not support {what}", clip(id)),
+            )
+            .with_help("netplan refuses this document; leave the definition to `renderer: networkd`, or drop what NetworkManager cannot do"),
+        );
     }
 
     fn bad_value(&mut self, node: &Node, path: &str, expected: &str) {

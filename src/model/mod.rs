@@ -249,35 +249,6 @@ pub enum IpNet {
 }
 
 impl IpNet {
-    /// Parses `addr/prefix`; without a prefix, the address is a host route.
-    pub fn parse(s: &str) -> Result<IpNet, String> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let ip: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IP address"))?;
-        let max = if ip.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(n) if n <= max => n,
-                _ => {
-                    return Err(format!(
-                        "prefix length `/{p}` is out of range for {} (0-{max})",
-                        family(ip)
-                    ));
-                }
-            },
-        };
-        Ok(match ip {
-            IpAddr::V4(addr) => IpNet::V4(Ipv4Net { addr, prefix }),
-            IpAddr::V6(addr) => IpNet::V6(Ipv6Net { addr, prefix }),
-        })
-    }
-
     pub fn is_default(&self) -> bool {
         match self {
             IpNet::V4(n) => n.prefix == 0,
@@ -288,10 +259,6 @@ impl IpNet {
     pub fn is_ipv4(&self) -> bool {
         matches!(self, IpNet::V4(_))
     }
-}
-
-fn family(ip: IpAddr) -> &'static str {
-    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
 }
 
 impl fmt::Display for IpNet {

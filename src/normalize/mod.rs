@@ -1,6 +1,7 @@
 //! Input → model: every semantic check of a network configuration, and of a storage configuration
 //! (`storage`). All diagnostics are collected; the caller fails once if any of them is an error.
 
+mod prefix;
 mod reporting;
 mod storage;
 mod v1;
@@ -11,9 +12,10 @@ pub use storage::{EXTENTS_MAX, NAME_MAX, storage};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span, clip};
+use crate::diag::{Code, Diagnostic, Diagnostics, Located, Span};
 use crate::input;
 use crate::model::{Dns, Gateway, IpNet, Link, LinkKind, Mac, Network, Route};
+use prefix::{Mask, Subject};
 
 pub use reporting::reporting;
 
@@ -186,109 +188,40 @@ impl Builder<'_> {
         }
     }
 
-    /// Parses `addr/prefix` (or `addr/netmask`), or `addr` with a separate netmask or prefix, into an
-    /// address of the link. Without any, a v1 address takes cloud-init's default prefix (24 for IPv4, 64
-    /// for IPv6) with a warning; netplan requires the prefix.
+    /// An address of the link, with its prefix length from wherever `mask` allows.
     fn address(&mut self, raw: &Located<String>, mask: Mask<'_>, link: &mut Link) {
-        let Some(text) = self.with_prefix(raw, mask) else {
+        let Some(net) = self.network(raw, Subject::Address, mask) else {
             return;
         };
-        let text = text.as_str();
-        match IpNet::parse(text) {
-            Ok(IpNet::V4(n)) => {
-                if n.prefix == 0
-                    || n.addr.is_unspecified()
-                    || n.addr.is_multicast()
-                    || n.addr.is_broadcast()
-                {
-                    self.error(
-                        Code::Address,
-                        raw.span,
-                        format!("`{}` cannot be an interface address", raw.value),
-                        "give the host's own unicast address and its prefix length",
-                    );
-                } else {
-                    link.ipv4.push(Located::new(n, raw.span));
-                }
+        let usable = match net {
+            IpNet::V4(n) => {
+                n.prefix != 0
+                    && !n.addr.is_unspecified()
+                    && !n.addr.is_multicast()
+                    && !n.addr.is_broadcast()
             }
-            Ok(IpNet::V6(n)) => {
-                if n.prefix == 0 || n.addr.is_unspecified() || n.addr.is_multicast() {
-                    self.error(
-                        Code::Address,
-                        raw.span,
-                        format!("`{}` cannot be an interface address", raw.value),
-                        "give the host's own unicast address and its prefix length",
-                    );
-                } else {
-                    link.ipv6.push(Located::new(n, raw.span));
-                }
-            }
-            Err(why) => self.error(
+            IpNet::V6(n) => n.prefix != 0 && !n.addr.is_unspecified() && !n.addr.is_multicast(),
+        };
+        if !usable {
+            self.error(
                 Code::Address,
                 raw.span,
-                format!("invalid address `{}`: {why}", clip(&raw.value)),
-                "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
-            ),
-        }
-    }
-
-    /// `addr/prefix` for an address written with its prefix, with a netmask after the slash, or with
-    /// the netmask or prefix apart; `None` after an error.
-    fn with_prefix(&mut self, raw: &Located<String>, mask: Mask<'_>) -> Option<String> {
-        let text = raw.value.trim();
-        let (addr, inline) = match text.split_once('/') {
-            Some((a, m)) => (a.trim(), Some(Located::new(m.trim().to_string(), raw.span))),
-            None => (text, None),
-        };
-        let ipv4 = !addr.contains(':');
-        let (netmask, prefix) = match mask {
-            Mask::Required => (None, None),
-            Mask::Apart { netmask, prefix } => (netmask, prefix),
-        };
-        if let Some(m) = inline.as_ref().or(netmask) {
-            return match prefix_of(&m.value, ipv4) {
-                Ok(p) => Some(format!("{addr}/{p}")),
-                Err(why) => {
-                    self.error(
-                        Code::Address,
-                        m.span,
-                        why,
-                        "write a prefix length (24, 64) or a contiguous netmask (255.255.255.0, ffff:ffff:ffff:ffff::)",
-                    );
-                    None
-                }
-            };
-        }
-        if let Some(p) = prefix {
-            return Some(format!("{addr}/{}", p.value));
-        }
-        if let Mask::Apart { .. } = mask {
-            let default = if ipv4 { 24 } else { 64 };
-            self.warning(
-                Code::Address,
-                raw.span,
-                format!(
-                    "address `{}` has no prefix length; /{default} is used, as cloud-init does",
-                    clip(&raw.value)
-                ),
-                "write the prefix length on the address (10.0.0.5/24) or give `netmask:`",
+                format!("`{}` cannot be an interface address", raw.value),
+                "give the host's own unicast address and its prefix length",
             );
-            return Some(format!("{addr}/{default}"));
+            return;
         }
-        self.error(
-            Code::Address,
-            raw.span,
-            format!("address `{}` has no prefix length", clip(&raw.value)),
-            "write the address with its prefix length, e.g. 10.0.0.5/24 or 2001:db8::5/64",
-        );
-        None
+        match net {
+            IpNet::V4(n) => link.ipv4.push(Located::new(n, raw.span)),
+            IpNet::V6(n) => link.ipv6.push(Located::new(n, raw.span)),
+        }
     }
 
     /// A route; a default destination makes it a gateway instead.
     fn route(&mut self, r: RouteText<'_>, link: Option<&str>, extras: &mut Extras) {
         let RouteText {
             to,
-            netmask,
+            mask,
             via,
             metric,
             span,
@@ -305,52 +238,21 @@ impl Builder<'_> {
         let Some(via) = self.ip(via, "gateway") else {
             return;
         };
-        let text = to.value.trim();
-        let parsed = if text == "default" {
-            Ok(if via.value.is_ipv4() {
-                IpNet::parse("0.0.0.0/0")
-            } else {
-                IpNet::parse("::/0")
+        let net = if to.value.trim() == "default" {
+            match via.value {
+                IpAddr::V4(_) => IpNet::V4(crate::model::Ipv4Net {
+                    addr: std::net::Ipv4Addr::UNSPECIFIED,
+                    prefix: 0,
+                }),
+                IpAddr::V6(_) => IpNet::V6(crate::model::Ipv6Net {
+                    addr: std::net::Ipv6Addr::UNSPECIFIED,
+                    prefix: 0,
+                }),
             }
-            .unwrap_or(IpNet::V4(crate::model::Ipv4Net {
-                addr: std::net::Ipv4Addr::UNSPECIFIED,
-                prefix: 0,
-            })))
         } else {
-            let (addr, inline) = match text.split_once('/') {
-                Some((a, m)) => (a.trim(), Some(m.trim())),
-                None => (text, None),
-            };
-            let ipv4 = !addr.contains(':');
-            match (inline, netmask) {
-                (Some(m), _) => {
-                    prefix_of(m, ipv4).and_then(|p| IpNet::parse(&format!("{addr}/{p}")))
-                }
-                (None, Some(mask)) => match prefix_of(&mask.value, ipv4) {
-                    Ok(p) => IpNet::parse(&format!("{addr}/{p}")),
-                    Err(why) => {
-                        self.error(
-                            Code::Route,
-                            mask.span,
-                            format!("the route to `{}` has an invalid netmask: {why}", clip(&to.value)),
-                            "write a prefix length (16, 64) or a contiguous netmask (255.255.0.0, ffff:ffff::)",
-                        );
-                        return;
-                    }
-                },
-                (None, None) => IpNet::parse(addr),
-            }
-        };
-        let net = match parsed {
-            Ok(n) => n,
-            Err(why) => {
-                self.error(
-                    Code::Route,
-                    to.span,
-                    format!("invalid route destination `{}`: {why}", clip(&to.value)),
-                    "write a network with its prefix length, e.g. 10.60.0.0/16, or `default`",
-                );
-                return;
+            match self.network(to, Subject::Route, mask) {
+                Some(n) => n,
+                None => return,
             }
         };
         if net.is_ipv4() != via.value.is_ipv4() {
@@ -562,8 +464,10 @@ impl Builder<'_> {
                     continue;
                 }
                 owner.insert(member.name.value.clone(), link.name.value.clone());
+                // netplan and cloud-init accept addresses on a member; on ESXi the NIC is an uplink of the
+                // vSwitch, so they go on a port group of that vSwitch, as a VLAN on a member does.
                 if member.is_addressed() {
-                    self.error(Code::InvalidReference, m.span, format!("`{}` is a member of `{}` but has addresses of its own", member.name.value, link.name.value), "put the addresses on the bond or bridge; members take `type: manual` (v1) or no addresses (v2)");
+                    self.warning(Code::Approximation, m.span, format!("the addresses of `{}`, a member of `{}`, go on `{}`'s vSwitch", member.name.value, link.name.value, link.name.value), "on ESXi a member NIC is a vSwitch uplink and holds no address: its addresses get a VMkernel NIC on the port group of its name; put them on the bond or bridge to say so");
                 }
             }
             if let LinkKind::Bond(b) = &link.kind
@@ -808,62 +712,11 @@ fn canonical(aliases: &BTreeMap<String, String>, r: &Located<String>) -> Located
 /// A route as written, in either format.
 struct RouteText<'a> {
     to: Option<&'a Located<String>>,
-    netmask: Option<&'a Located<String>>,
+    /// Where the destination's prefix length may also be given.
+    mask: Mask<'a>,
     via: Option<&'a Located<String>>,
     metric: Option<&'a Located<i128>>,
     span: Span,
-}
-
-/// How an address's prefix may be given.
-#[derive(Clone, Copy)]
-enum Mask<'a> {
-    /// On the address only (netplan).
-    Required,
-    /// Also as a separate `netmask:` or `prefix:` (curtin and cloud-init v1), defaulting to cloud-init's.
-    Apart {
-        netmask: Option<&'a Located<String>>,
-        prefix: Option<&'a Located<i128>>,
-    },
-}
-
-/// The prefix length a netmask or prefix text stands for: `24`, `255.255.255.0`, `ffff:ffff::`, `::`.
-fn prefix_of(mask: &str, ipv4: bool) -> Result<u8, String> {
-    let mask = mask.trim();
-    if let Ok(p) = mask.parse::<u8>() {
-        return Ok(p);
-    }
-    let contiguous = |ones: u32, zeros: u32, bits: u32| ones + zeros == bits;
-    match mask.parse::<IpAddr>() {
-        Ok(IpAddr::V4(m)) if ipv4 => {
-            let m = u32::from(m);
-            if contiguous(
-                m.leading_ones(),
-                m.trailing_zeros().min(32 - m.leading_ones()),
-                32,
-            ) {
-                Ok(m.leading_ones() as u8)
-            } else {
-                Err(format!("netmask `{}` is not contiguous", clip(mask)))
-            }
-        }
-        Ok(IpAddr::V6(m)) if !ipv4 => {
-            let m = u128::from(m);
-            if contiguous(
-                m.leading_ones(),
-                m.trailing_zeros().min(128 - m.leading_ones()),
-                128,
-            ) {
-                Ok(m.leading_ones() as u8)
-            } else {
-                Err(format!("netmask `{}` is not contiguous", clip(mask)))
-            }
-        }
-        Ok(_) => Err(format!(
-            "netmask `{}` is of the other address family",
-            clip(mask)
-        )),
-        Err(_) => Err(format!("netmask `{}` is not valid", clip(mask))),
-    }
 }
 
 #[cfg(test)]

@@ -237,7 +237,10 @@ impl Builder<'_> {
     fn v1_route(&mut self, r: &Route, link: Option<&str>, extras: &mut Extras) {
         let text = RouteText {
             to: r.destination.as_ref(),
-            netmask: r.netmask.as_ref(),
+            mask: Mask::Apart {
+                netmask: r.netmask.as_ref(),
+                prefix: r.prefix.as_ref(),
+            },
             via: r.gateway.as_ref(),
             metric: r.metric.as_ref(),
             span: r.span,

@@ -1,5 +1,7 @@
 //! netplan v2 → model.
 
+use std::collections::BTreeSet;
+
 use super::{Builder, Extras, Mask, Pending, RouteText, blank};
 use crate::diag::{Code, Located, clip};
 use crate::input::v2::{Config, Link as RawLink, Route as RawRoute};
@@ -75,6 +77,38 @@ impl Builder<'_> {
             let Some(id) = self.vlan_id(id) else { continue };
             self.v2_link(raw, raw.id.clone(), LinkKind::Vlan(Vlan { parent, id }));
         }
+        self.v2_bridge_ports(config);
+    }
+
+    /// A bridge's per-port parameters mean nothing on ESXi, but netplan refuses one keyed by an interface
+    /// id the config does not define (a `set-name` or a kernel name does not count), and so does this.
+    fn v2_bridge_ports(&mut self, config: &Config) {
+        let ids: BTreeSet<&str> = [
+            &config.ethernets,
+            &config.bonds,
+            &config.bridges,
+            &config.vlans,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|l| l.id.value.as_str())
+        .collect();
+        for bridge in &config.bridges {
+            for (key, port) in &bridge.parameters.ports {
+                if !ids.contains(port.value.as_str()) {
+                    self.error(
+                        Code::UnknownReference,
+                        port.span,
+                        format!(
+                            "`{key}` of bridge `{}` names `{}`, which is not defined",
+                            clip(&bridge.id.value),
+                            clip(&port.value)
+                        ),
+                        "per-port bridge parameters are keyed by the id of an interface defined in this config",
+                    );
+                }
+            }
+        }
     }
 
     fn v2_link(&mut self, raw: &RawLink, name: Located<String>, kind: LinkKind) {
@@ -94,7 +128,7 @@ impl Builder<'_> {
         link.dhcp6 = raw.dhcp6.as_ref().is_some_and(|b| b.value);
         link.accept_ra = raw.accept_ra.as_ref().is_some_and(|b| b.value);
         for a in &raw.addresses {
-            self.address(a, Mask::Required, &mut link);
+            self.address(a, Mask::Netplan, &mut link);
         }
         let mut extras = Extras::default();
         let link_name = link.name.value.clone();
@@ -120,7 +154,7 @@ impl Builder<'_> {
             }
             let text = RouteText {
                 to: r.to.as_ref(),
-                netmask: None,
+                mask: Mask::Netplan,
                 via: r.via.as_ref(),
                 metric: r.metric.as_ref(),
                 span: r.span,

@@ -23,20 +23,20 @@ impl Planner<'_, '_> {
             }
         }
         for r in &net.routes {
-            if let Some(m) = &r.metric {
-                if m.value != 0 {
-                    self.diags.push(
-                        Diagnostic::warning(
-                            Code::Route,
-                            Some(m.span),
-                            format!(
-                                "metric {} of the route to {} is dropped",
-                                m.value, r.to.value
-                            ),
-                        )
-                        .with_help("ESXi static routes have no metric"),
-                    );
-                }
+            if let Some(m) = &r.metric
+                && m.value != 0
+            {
+                self.diags.push(
+                    Diagnostic::warning(
+                        Code::Route,
+                        Some(m.span),
+                        format!(
+                            "metric {} of the route to {} is dropped",
+                            m.value, r.to.value
+                        ),
+                    )
+                    .with_help("ESXi static routes have no metric"),
+                );
             }
             let (family, network, netmask) = match r.to.value {
                 IpNet::V4(n) => ("ipv4", n.network().to_string(), n.netmask().to_string()),

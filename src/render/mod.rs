@@ -1,6 +1,8 @@
 //! Plan → text: the first-boot script (minijinja templates) and the JSON plan. Templates decide nothing;
 //! every string they interpolate is single-quoted for POSIX sh by the environment's formatter.
 
+use std::sync::LazyLock;
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::{Serde, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
@@ -58,6 +60,10 @@ pub(crate) fn shell_environment() -> Environment<'static> {
     env
 }
 
+/// The first-boot script's environment, built once: parsing the templates costs far more than rendering
+/// a plan, and a process (the fuzzer above all) may render many.
+static FIRSTBOOT_ENV: LazyLock<Environment<'static>> = LazyLock::new(environment);
+
 fn environment() -> Environment<'static> {
     let mut env = shell_environment();
     // The templates are part of the binary; failing to load them is a bug caught by every test.
@@ -78,8 +84,7 @@ fn environment() -> Environment<'static> {
 
 /// The first-boot script that makes a host match the plan.
 pub fn script(plan: &Plan) -> String {
-    let env = environment();
-    let template = env
+    let template = FIRSTBOOT_ENV
         .get_template("firstboot.sh")
         .expect("the first-boot template is registered");
     template
