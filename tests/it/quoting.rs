@@ -1,5 +1,7 @@
 //! Every string survives the template's shell quoting: run through a POSIX shell, it comes back byte for byte.
 
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
 
 use maas_esxi::plan::{
@@ -20,13 +22,81 @@ fn shell() -> &'static str {
     }
 }
 
-fn run_sh(program: &str, env: &[(&str, &str)]) -> std::process::Output {
+fn run_sh<K: AsRef<OsStr>, V: AsRef<OsStr>>(program: &str, env: &[(K, V)]) -> std::process::Output {
     let mut cmd = Command::new(shell());
     if shell() == "busybox" {
         cmd.arg("sh");
     }
-    cmd.arg("-c").arg(program).envs(env.iter().copied());
+    cmd.arg("-c")
+        .arg(program)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     cmd.output().expect("the shell runs")
+}
+
+/// An `esxcli` first in PATH that records each call's arguments and answers every call with an empty CSV
+/// table; the directory it lives in goes with it.
+struct Recorder {
+    dir: PathBuf,
+}
+
+impl Recorder {
+    fn new(tag: &str) -> Recorder {
+        let dir =
+            std::env::temp_dir().join(format!("maas-esxi-quoting-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let esxcli = dir.join("esxcli");
+        // Each call's arguments NUL-separated, then a newline.
+        std::fs::write(&esxcli, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$CALLS\"\nprintf '\\n' >> \"$CALLS\"\necho 'Name,'\n").expect("stub");
+        std::fs::set_permissions(&esxcli, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let _ = std::fs::remove_file(dir.join("calls"));
+        Recorder { dir }
+    }
+
+    /// The environment of a script that calls it: PATH, where it records, no log.
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "PATH".into(),
+                format!(
+                    "{}:{}",
+                    self.dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            ),
+            ("CALLS".into(), self.dir.join("calls").display().to_string()),
+            ("MAAS_ESXI_LOG".into(), "/dev/null".into()),
+        ]
+    }
+
+    /// The arguments of each call so far.
+    fn calls(&self) -> Vec<Vec<String>> {
+        let recorded = std::fs::read(self.dir.join("calls")).unwrap_or_default();
+        let mut calls = vec![Vec::new()];
+        for arg in recorded.split(|&b| b == 0) {
+            let arg = match arg.strip_prefix(b"\n") {
+                Some(rest) => {
+                    calls.push(Vec::new());
+                    rest
+                }
+                None => arg,
+            };
+            calls
+                .last_mut()
+                .expect("one call at least")
+                .push(String::from_utf8_lossy(arg).into_owned());
+        }
+        // The last piece is what follows the last call's newline: nothing.
+        calls.last_mut().expect("one call at least").pop();
+        calls.retain(|c| !c.is_empty());
+        calls
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Strings a config could carry, weighted towards the ones that break naive quoting.
@@ -61,7 +131,7 @@ proptest! {
 
     #[test]
     fn quoted_strings_come_back_intact(s in nasty()) {
-        let out = run_sh(&format!("printf '%s' {}", shell_quote(&s)), &[]);
+        let out = run_sh::<&str, &str>(&format!("printf '%s' {}", shell_quote(&s)), &[]);
         prop_assert!(out.status.success());
         prop_assert_eq!(String::from_utf8_lossy(&out.stdout).into_owned(), s);
     }
@@ -133,22 +203,35 @@ proptest! {
     /// with quotes, `$()`, spaces or newlines to esxcli as exactly one argument, unchanged.
     #[test]
     fn names_reach_esxcli_intact(name in nasty().prop_filter("a name", |s| !s.is_empty())) {
-        let dir = std::env::temp_dir().join(format!("maas-esxi-quoting-{}-{}", std::process::id(), name.len()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let esxcli = dir.join("esxcli");
-        // Records each call's arguments NUL-separated; prints an empty CSV table.
-        std::fs::write(&esxcli, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$CALLS\"\nprintf '\\n' >> \"$CALLS\"\necho 'Name,'\n").expect("stub");
-        std::fs::set_permissions(&esxcli, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-        let calls = dir.join("calls");
-        let _ = std::fs::remove_file(&calls);
-        let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
-        let out = run_sh(&script(&plan_named(&name)), &[("PATH", &path), ("CALLS", calls.to_str().expect("utf-8 path")), ("MAAS_ESXI_LOG", "/dev/null")]);
-        let recorded = std::fs::read(&calls).unwrap_or_default();
-        let _ = std::fs::remove_dir_all(&dir);
+        let esxcli = Recorder::new(&format!("run-{}", name.len()));
+        let out = run_sh(&script(&plan_named(&name)), &esxcli.env());
+        let args: Vec<String> = esxcli.calls().concat();
         let wanted = format!("--portgroup-name={name}");
-        let args: Vec<String> = recorded.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).trim_start_matches('\n').to_string()).collect();
         prop_assert!(args.contains(&wanted), "no argument {:?} in {:?}\nstderr: {}", wanted, args, String::from_utf8_lossy(&out.stderr));
         let search = format!("--domain={name}");
         prop_assert!(args.contains(&search), "no argument {:?}", search);
+    }
+
+    /// A dry run of the same script only reads, and prints its changes so that a shell, given them, passes
+    /// esxcli exactly the arguments the real run passes. (This `esxcli` lists no NIC and forgets every change,
+    /// so the real run goes on to rebuild the management vmk, which a dry run leaves out.)
+    #[test]
+    fn a_dry_run_prints_commands_a_shell_reads_back_intact(name in nasty().prop_filter("a name", |s| !s.is_empty())) {
+        let script = script(&plan_named(&name));
+        let real = Recorder::new(&format!("real-{}", name.len()));
+        run_sh(&script, &real.env());
+        let changes: Vec<Vec<String>> = real.calls().into_iter().filter(|c| !c.iter().any(|a| a == "--formatter=csv")).collect();
+        let dry = Recorder::new(&format!("dry-{}", name.len()));
+        let mut env = dry.env();
+        env.push(("MAAS_ESXI_DRY_RUN".into(), "1".into()));
+        let printed = run_sh(&script, &env);
+        let read_only = dry.calls().iter().all(|c| c.iter().any(|a| a == "--formatter=csv"));
+        prop_assert!(read_only, "the dry run changed something: {:?}", dry.calls());
+        let pasted = Recorder::new(&format!("pasted-{}", name.len()));
+        let out = run_sh(&String::from_utf8_lossy(&printed.stdout), &pasted.env());
+        let pasted = pasted.calls();
+        let wanted = [format!("--portgroup-name={name}"), format!("--domain={name}")];
+        prop_assert!(wanted.iter().all(|w| pasted.iter().any(|c| c.contains(w))), "no {:?} in {:?}", wanted, pasted);
+        prop_assert!(changes.starts_with(&pasted), "printed:\n{}\n{}", String::from_utf8_lossy(&printed.stdout), String::from_utf8_lossy(&out.stderr));
     }
 }

@@ -35,9 +35,21 @@ needs_maas() {
 #   fatal     the deployment failed: MAAS is told at once (a failed top-level finish), the run goes on;
 #   optional  only the step is reported failed;
 #   final     runs only if no fatal step failed, and its failure is fatal.
+# A dry run runs only the parts (FUNCTION named *_part): they change the host only through `run`, and where
+# they read the host again after a change, they correct what they read with the change a dry run did not
+# make. Every other step asks MAAS or writes files, and a dry run skips it.
 step() {
   s_name=$1
   s_kind=$2
+  if [ -n "$dry" ]; then
+    case $3 in
+      *_part) ;;
+      *)
+        say "step $s_name: skipped in a dry run"
+        return 0
+        ;;
+    esac
+  fi
   if [ "$s_kind" = final ] && [ -n "$fatal_step" ]; then
     say "step $s_name: skipped, step $fatal_step failed"
     return 0
@@ -60,8 +72,13 @@ step() {
   return 1
 }
 
-# maas_begin: finds the credentials, opens the firewall towards MAAS and reports the start.
+# maas_begin: finds the credentials, opens the firewall towards MAAS and reports the start. A dry run does
+# none of it: without `maas`, nothing is reported and the bundle stays.
 maas_begin() {
+  if [ -n "$dry" ]; then
+    say "dry run: the host is read, not changed; the changes a real run would make are printed on stdout, and the steps that need MAAS are skipped"
+    return 0
+  fi
   if [ ! -f "$CREDENTIALS" ]; then
     say "no MAAS credentials in $CREDENTIALS: nothing is reported to MAAS, the steps that need it are skipped"
     return 0

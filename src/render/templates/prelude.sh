@@ -1,4 +1,26 @@
-LOG=${MAAS_ESXI_LOG:-$MAAS_ESXI_ROOT/var/log/maas-esxi.log}
+# The one option, --dry-run (or MAAS_ESXI_DRY_RUN set to anything but 0): read the host, change nothing, and
+# print on stdout each command a real run would make, one a line, quoted for sh (see `run`).
+dry=''
+case ${MAAS_ESXI_DRY_RUN:-0} in 0) ;; *) dry=1 ;; esac
+for arg in "$@"; do
+  case $arg in
+    --dry-run) dry=1 ;;
+    -h | --help)
+      printf 'usage: sh %s [--dry-run]\n' "$0"
+      exit 0
+      ;;
+    *)
+      printf 'usage: sh %s [--dry-run]\n' "$0" >&2
+      exit 2
+      ;;
+  esac
+done
+# A dry run writes no log unless MAAS_ESXI_LOG names one: the log records what was done to the host.
+if [ -n "$dry" ]; then
+  LOG=${MAAS_ESXI_LOG:-/dev/null}
+else
+  LOG=${MAAS_ESXI_LOG:-$MAAS_ESXI_ROOT/var/log/maas-esxi.log}
+fi
 case $LOG in */*) mkdir -p "${LOG%/*}" 2>/dev/null ;; esac
 TAB=$(printf '\t')
 NL='
@@ -18,8 +40,13 @@ say() { printf 'maas-esxi: %s\n' "$*" >&2; log "# $*"; }
 fail() { failures=$((failures + 1)); failed="$failed$NL  $*"; say "FAILED: $*"; }
 
 # run CMD...: changes the host. Logged with its output ($MASK masked); a failure is recorded and the run
-# goes on.
+# goes on. It is the only way the script changes the host: in a dry run it changes nothing, prints CMD
+# (`dry_print`) and succeeds.
 run() {
+  if [ -n "$dry" ]; then
+    dry_print '' "$@"
+    return 0
+  fi
   r_line=$*
   [ -z "$MASK" ] || r_line=$(masked "$r_line")
   log "+ $r_line"
@@ -42,6 +69,69 @@ masked() {
     while ((i = index($0, ENVIRON["M"])) > 0) { out = out substr($0, 1, i - 1) "***"; $0 = substr($0, i + length(ENVIRON["M"])) }
     print out $0
   }'
+}
+
+# run_answering ANSWERS CMD...: `run` for a command that asks questions: the lines of ANSWERS are its input.
+run_answering() {
+  ra_answers=$1
+  shift
+  if [ -n "$dry" ]; then
+    dry_print "$ra_answers" "$@"
+    return 0
+  fi
+  run "$@" <<ANSWERS_EOF
+$ra_answers
+ANSWERS_EOF
+}
+
+# dry_print ANSWERS CMD...: what a dry run prints for a change, counted as one: CMD as a line of sh, after
+# `printf '%s\n' ANSWER... |` if it reads ANSWERS, so that the line can be pasted into a shell as it is.
+dry_print() {
+  dp_line=''
+  if [ -n "$1" ]; then
+    dp_line="printf '%s\\n'"
+    while IFS= read -r dp_word; do
+      shq "$dp_word"
+      dp_line="$dp_line $shq"
+    done <<DP_EOF
+$1
+DP_EOF
+    dp_line="$dp_line |"
+  fi
+  shift
+  for dp_word in "$@"; do
+    shq "$dp_word"
+    dp_line="${dp_line:+$dp_line }$shq"
+  done
+  printf '%s\n' "$dp_line"
+  log "+ $dp_line (dry run: not run)"
+  changes=$((changes + 1))
+}
+
+# shq WORD: sets shq to WORD as sh reads it back: as it is when sh takes each of its characters literally, else
+# in single quotes, each ' written '\''.
+shq() {
+  case $1 in
+    '' | *[!A-Za-z0-9_./:=,@%+-]*) ;;
+    *)
+      shq=$1
+      return
+      ;;
+  esac
+  sq_rest=$1
+  shq="'"
+  while :; do
+    case $sq_rest in
+      *\'*)
+        shq="$shq${sq_rest%%\'*}'\\''"
+        sq_rest=${sq_rest#*\'}
+        ;;
+      *)
+        shq="$shq$sq_rest'"
+        return
+        ;;
+    esac
+  done
 }
 
 # query VAR 'FIELD...' CMD...: runs an esxcli command with --formatter=csv and stores the named fields of every
@@ -146,8 +236,21 @@ is_default() {
 # no_gateway GATEWAY: whether a route-list row is a connected route (no next hop).
 no_gateway() { case "$1" in '' | 0.0.0.0 | :: | '<direct>') return 0 ;; esac; return 1; }
 
-# finish: the summary, and the exit status: 1 if any command failed.
+# finish: the summary, and the exit status: 1 if any command failed (in a dry run: if a read failed, or the
+# run found what makes a real run fail, such as a NIC or a disk the host does not have).
 finish() {
+  if [ -n "$dry" ]; then
+    if [ "$failures" -gt 0 ]; then
+      say "dry run, nothing changed: $failures failure(s), $changes change(s) printed:$failed"
+      exit 1
+    fi
+    if [ "$changes" -eq 0 ]; then
+      say "dry run: nothing to change"
+    else
+      say "dry run, nothing changed: a real run would make the $changes change(s) printed"
+    fi
+    exit 0
+  fi
   if [ "$failures" -gt 0 ]; then
     say "$failures command(s) failed, $changes change(s) made:$failed"
     exit 1

@@ -52,6 +52,8 @@ enum Cmd {
     Run {
         state: PathBuf,
         script: PathBuf,
+        /// The script's arguments, options such as `--dry-run` included.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Print the host state as JSON.

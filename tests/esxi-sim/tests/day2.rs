@@ -6,61 +6,12 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use maas_esxi::model::Network;
+use support::day2::{Config, transitions};
 use support::{
     Management, assert_no_problems, check_host, fresh, injected, judge_failure, macs, management,
     network_view, par_flat_map, par_map, run,
 };
-
-/// One config of a pair, translated.
-struct Config {
-    name: String,
-    model: Network,
-    script: String,
-}
-
-fn config(path: &PathBuf) -> Config {
-    let source = std::fs::read_to_string(path).expect("readable fixture");
-    let name = path
-        .strip_prefix(support::root().join("fixtures/day2"))
-        .unwrap_or(path)
-        .display()
-        .to_string();
-    let model = maas_esxi::model(&source).unwrap_or_else(|_| panic!("{name} does not normalize"));
-    let plan = maas_esxi::check(&source, &maas_esxi::Options::default())
-        .plan
-        .unwrap_or_else(|| panic!("{name} has no plan"));
-    Config {
-        name,
-        model,
-        script: maas_esxi::render::script(&plan),
-    }
-}
-
-/// Every change, both ways: (change, from, to).
-fn transitions() -> Vec<(String, Config, Config)> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(support::root().join("fixtures/day2"))
-        .expect("fixtures/day2 exists")
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    dirs.sort();
-    dirs.iter()
-        .flat_map(|dir| {
-            let change = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .expect("UTF-8 name")
-                .to_string();
-            let (before, after) = (dir.join("before.yaml"), dir.join("after.yaml"));
-            [
-                (change.clone(), config(&before), config(&after)),
-                (change, config(&after), config(&before)),
-            ]
-        })
-        .collect()
-}
 
 /// The host as the config decides it: objects in name order, not creation order; the MAC of a vmk the
 /// config gives none is the host's choice; and a config without DNS leaves the host's DNS to DHCP.

@@ -9,8 +9,9 @@
 //! it (and not vCenter) and that no process of this test has a secret on its command line. A success, a
 //! failure injected into the network step, and a MAAS that cannot be reached are each checked to the end:
 //! datastores, hostname, keys, user-data fetched once and last, the events in order, the bundle removed
-//! or kept, the firewall as it was, no secret in any log. `firstboot/vendor.rs` does the same with
-//! MAAS's vendor-data and a fake vCenter.
+//! or kept, the firewall as it was, no secret in any log. A dry run of the bundle's script asks MAAS
+//! nothing, writes nothing and prints the network and storage changes the first boot then makes.
+//! `firstboot/vendor.rs` does the same with MAAS's vendor-data and a fake vCenter.
 
 mod support;
 
@@ -160,6 +161,7 @@ impl Machine {
             .expect("esxi-sim runs");
         Boot {
             status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             log: std::fs::read_to_string(self.path("var/log/maas-esxi.log")).unwrap_or_default(),
             sim: Sim::load(&self.state).expect("the host state"),
@@ -169,6 +171,7 @@ impl Machine {
 
 struct Boot {
     status: i32,
+    stdout: String,
     stderr: String,
     log: String,
     sim: Sim,
@@ -507,6 +510,74 @@ fn an_unreachable_maas_fails_the_first_boot_without_marking_it_deployed() {
     assert!(machine.path("altbootbank/maas/credentials").exists());
     firewall_as_installed(&boot.sim.host.firewall, false);
     no_secrets(&boot);
+}
+
+#[test]
+fn a_dry_run_of_the_bundle_asks_maas_nothing_and_prints_what_the_first_boot_changes() {
+    let (_dir, disk) = finalized();
+    let machine = Machine::new();
+    let server = server(&machine, |_| {});
+    let before = host();
+    machine.deploy(&disk, &server.endpoint(), &before);
+    let dry = machine.boot(&[("MAAS_ESXI_DRY_RUN", "1")]);
+    assert_eq!(dry.status, 0, "{}", dry.stderr);
+    assert!(server.requests().is_empty(), "the dry run asked MAAS");
+    assert!(
+        dry.sim.calls.iter().all(|c| !c.mutating),
+        "the dry run changed the host"
+    );
+    assert_eq!(
+        serde_json::to_value(&dry.sim.host).expect("serializable"),
+        serde_json::to_value(&before.host).expect("serializable")
+    );
+    for step in [
+        "ssh-keys",
+        "hostname",
+        "vendor-data",
+        "vcenter",
+        "user-data",
+    ] {
+        let skipped = format!("step {step}: skipped in a dry run");
+        assert!(dry.stderr.contains(&skipped), "{}", dry.stderr);
+    }
+    // Nothing written: no log, no user-data, the keys and the bundle as they were.
+    assert!(!machine.path("var/log/maas-esxi.log").exists());
+    assert!(!machine.path("var/lib/maas-esxi").exists());
+    assert_eq!(
+        std::fs::read_to_string(machine.path("etc/ssh/keys-root/authorized_keys")).expect("keys"),
+        format!("{ROOTS_OWN}\n{ALICE}\n")
+    );
+    for file in [
+        "firstboot.sh",
+        "maas-md",
+        "maas-vendor",
+        "maas-vcenter",
+        "maas_yaml.py",
+        "credentials",
+    ] {
+        assert!(
+            machine.path("altbootbank/maas").join(file).exists(),
+            "{file}"
+        );
+    }
+    no_secrets(&dry);
+
+    // The first boot then makes the printed changes, besides the firewall's and the hostname's.
+    let mut fresh = Sim::load(&machine.state).expect("the host state");
+    fresh.calls.clear();
+    fresh.save(&machine.state).expect("save the host");
+    let boot = machine.boot(&[]);
+    assert_eq!(boot.status, 0, "{}", boot.stderr);
+    assert_eq!(boot.stdout, "", "a real run prints nothing on stdout");
+    let made = support::command_lines(&boot.sim, |c| {
+        c.mutating
+            && !c.kind.starts_with("esxcli network firewall")
+            && c.kind != "esxcli system hostname set"
+    });
+    let pasted = support::run(&before, &dry.stdout, "bundle-dry-run");
+    let printed = support::command_lines(&pasted.sim, |_| true);
+    assert!(!made.is_empty());
+    assert_eq!(printed, made, "printed:\n{}", dry.stdout);
 }
 
 /// The simulated firewall, which the checks above rely on, lets out only what a ruleset allows.

@@ -12,52 +12,9 @@ use std::collections::BTreeMap;
 
 use maas_esxi::plan::Ipv4;
 use support::{
-    Case, Management, assert_no_problems, cases, fresh, injected, judge_failure, macs,
-    par_flat_map, par_map, run,
+    Case, Management, assert_no_problems, fresh, injected, judge_failure, macs, par_flat_map,
+    par_map, representatives, run, shape,
 };
-
-/// What decides how the management vmk is built: fixtures of one shape fail in the same places.
-fn shape(case: &Case) -> String {
-    let Some(net) = &case.plan.network else {
-        return String::new();
-    };
-    let Some(m) = &net.fallback else {
-        return String::new();
-    };
-    let uplinks = net
-        .vswitches
-        .iter()
-        .find(|v| v.name == m.vswitch)
-        .map_or(0, |v| v.uplinks.len().min(2));
-    let boot_first = m
-        .uplink
-        .is_some_and(|u| macs(&case.model).first() == Some(&net.nics[u].mac));
-    let ipv4 = match m.ipv4 {
-        Ipv4::None => "none",
-        Ipv4::Dhcp => "dhcp",
-        Ipv4::Static { .. } => "static",
-    };
-    format!(
-        "uplinks={uplinks} vlan={} ipv4={ipv4} mac={} boot-first={boot_first} vmks={}",
-        m.vlan != 0,
-        m.mac.is_some(),
-        net.vmks.len().min(2),
-    )
-}
-
-/// One fixture of each shape, the first in file order.
-fn representatives() -> Vec<Case> {
-    let mut seen = Vec::new();
-    cases()
-        .into_iter()
-        .filter(|c| {
-            let s = shape(c);
-            let new = !seen.contains(&s);
-            seen.push(s);
-            new
-        })
-        .collect()
-}
 
 /// A fixture's run on a fresh host with a failure injected.
 struct Outcome {

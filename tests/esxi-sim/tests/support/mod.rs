@@ -1,9 +1,11 @@
 //! What the end-to-end tests and the call-count reports share: fixtures translated by maas-esxi, fresh
-//! simulated hosts carrying their NICs (and disks: `storage`), running a script against a host, checking a
-//! host against the config, counting the changes a plan needs on a fresh host, and running work on all cores.
+//! simulated hosts carrying their NICs (and disks: `storage`), the day-2 pairs (`day2`), running a script
+//! against a host, checking a host against the config, counting the changes a plan needs on a fresh host, and
+//! running work on all cores.
 
 #![allow(dead_code)]
 
+pub mod day2;
 pub mod storage;
 
 use std::collections::BTreeSet;
@@ -115,6 +117,49 @@ impl Case {
     }
 }
 
+/// What decides how the management vmk is built: fixtures of one shape fail in the same places.
+pub fn shape(case: &Case) -> String {
+    let Some(net) = &case.plan.network else {
+        return String::new();
+    };
+    let Some(m) = &net.fallback else {
+        return String::new();
+    };
+    let uplinks = net
+        .vswitches
+        .iter()
+        .find(|v| v.name == m.vswitch)
+        .map_or(0, |v| v.uplinks.len().min(2));
+    let boot_first = m
+        .uplink
+        .is_some_and(|u| macs(&case.model).first() == Some(&net.nics[u].mac));
+    let ipv4 = match m.ipv4 {
+        Ipv4::None => "none",
+        Ipv4::Dhcp => "dhcp",
+        Ipv4::Static { .. } => "static",
+    };
+    format!(
+        "uplinks={uplinks} vlan={} ipv4={ipv4} mac={} boot-first={boot_first} vmks={}",
+        m.vlan != 0,
+        m.mac.is_some(),
+        net.vmks.len().min(2),
+    )
+}
+
+/// One fixture of each shape, the first in file order.
+pub fn representatives() -> Vec<Case> {
+    let mut seen = Vec::new();
+    cases()
+        .into_iter()
+        .filter(|c| {
+            let s = shape(c);
+            let new = !seen.contains(&s);
+            seen.push(s);
+            new
+        })
+        .collect()
+}
+
 /// Runs `f` on every item on all cores.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -135,6 +180,7 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
 pub struct Run {
     pub sim: Sim,
     pub status: i32,
+    pub stdout: String,
     pub stderr: String,
     pub log: String,
     /// Signs of shell expansion of what the host printed or the config named: files the script created in
@@ -158,12 +204,26 @@ impl Run {
     }
 }
 
+/// The command lines, tool first, of the calls `sim` recorded that `keep` keeps.
+pub fn command_lines(sim: &Sim, keep: impl Fn(&esxi_sim::host::Call) -> bool) -> Vec<String> {
+    sim.calls
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| format!("{} {}", c.tool, c.args.join(" ")))
+        .collect()
+}
+
 /// The file every script run finds in its working directory: a glob the script expanded would name it.
 const CANARY: &str = "glob-canary";
 
 /// Runs `script` under busybox sh against `sim` through the esxi-sim binary, in a directory of its own that
 /// holds files, so that a glob expanded by mistake shows.
 pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
+    run_with(sim, script, label, &[])
+}
+
+/// `run`, with arguments for the script.
+pub fn run_with(sim: &Sim, script: &str, label: &str, args: &[&str]) -> Run {
     let dir = std::env::temp_dir().join(format!("esxi-e2e-{}-{label}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (state, file, log) = (
@@ -178,6 +238,8 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
         .arg("run")
         .arg(&state)
         .arg(&file)
+        .arg("--")
+        .args(args)
         .current_dir(&dir)
         .env("MAAS_ESXI_LOG", &log)
         .output()
@@ -198,6 +260,7 @@ pub fn run(sim: &Sim, script: &str, label: &str) -> Run {
     let run = Run {
         sim,
         status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         log: std::fs::read_to_string(&log).unwrap_or_default(),
         expansions,
