@@ -9,13 +9,16 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 use crate::plan::Plan;
 
-const PRELUDE: &str = include_str!("templates/prelude.sh");
-const MAAS: &str = include_str!("templates/maas.sh");
-const NETWORK: &str = include_str!("templates/network.sh.j2");
-const STORAGE: &str = include_str!("templates/storage.sh.j2");
-const HOST: &str = include_str!("templates/host.sh");
-const VENDOR: &str = include_str!("templates/vendor.sh");
-const FIRSTBOOT: &str = include_str!("templates/firstboot.sh.j2");
+/// The first-boot script's templates, by the names they include each other by; `firstboot.sh` is the top.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("prelude.sh", include_str!("templates/prelude.sh")),
+    ("maas.sh", include_str!("templates/maas.sh")),
+    ("network.sh.j2", include_str!("templates/network.sh.j2")),
+    ("storage.sh.j2", include_str!("templates/storage.sh.j2")),
+    ("host.sh", include_str!("templates/host.sh")),
+    ("vendor.sh", include_str!("templates/vendor.sh")),
+    ("firstboot.sh", include_str!("templates/firstboot.sh.j2")),
+];
 
 /// Quotes `s` as one POSIX sh word: single quotes, with each `'` written as `'\''`.
 pub fn shell_quote(s: &str) -> String {
@@ -68,20 +71,10 @@ static FIRSTBOOT_ENV: LazyLock<Environment<'static>> = LazyLock::new(environment
 fn environment() -> Environment<'static> {
     let mut env = shell_environment();
     // The templates are part of the binary; failing to load them is a bug caught by every test.
-    env.add_template("prelude.sh", PRELUDE)
-        .expect("the prelude template parses");
-    env.add_template("maas.sh", MAAS)
-        .expect("the MAAS steps template parses");
-    env.add_template("network.sh.j2", NETWORK)
-        .expect("the network template parses");
-    env.add_template("storage.sh.j2", STORAGE)
-        .expect("the storage template parses");
-    env.add_template("host.sh", HOST)
-        .expect("the host steps template parses");
-    env.add_template("vendor.sh", VENDOR)
-        .expect("the vendor-data steps template parses");
-    env.add_template("firstboot.sh", FIRSTBOOT)
-        .expect("the first-boot template parses");
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("the template {name} does not parse: {e:#}"));
+    }
     env
 }
 
